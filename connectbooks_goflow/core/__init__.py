@@ -1,0 +1,1 @@
+"""Pure Python rules of connectbooks_goflow: no import of ``odoo`` here."""
