@@ -1,0 +1,238 @@
+"""Vocabularies of the settlement files: column names, transaction kinds.
+
+Sources, cited per block below:
+
+* [AMZ-attrs] Amazon SP-API "Settlement reports attributes"
+  https://developer-docs.amazon.com/sp-api/docs/settlement-reports-attributes
+* [AMZ-deprec] Amazon SP-API changelog, deprecation of the V1 / XML settlement reports
+  (V2 properties: quantities on all rows, local number format, two posted-date formats)
+* [CN-list], [MAP-table], [WIMOOR], [PARSER-py], [PARSER-ts], [OA-skill]: observed
+  transaction-type / amount-type / amount-description values collected in
+  ``research/anchors.md`` §4.3-4.6 of the project notes.
+* [WM-learn], [WM-header]: Walmart reconciliation report, ``research/anchors.md`` §4.7.
+
+Every vocabulary is compared lower-cased: casing differs between sources
+(``other-transaction`` vs ``Other-Transaction``) [PARSER-py].
+"""
+
+# --- Layouts ---------------------------------------------------------------
+
+LAYOUT_AUTO = "auto"
+LAYOUT_AMAZON_V2 = "amazon_v2"
+LAYOUT_GENERIC_CSV = "generic_csv"
+LAYOUTS = (LAYOUT_AUTO, LAYOUT_AMAZON_V2, LAYOUT_GENERIC_CSV)
+
+# --- Kinds of row (DESIGN §3, connectbooks.settlement.line.kind) ------------
+
+KIND_ORDER = "order"
+KIND_REFUND = "refund"
+KIND_ADJUSTMENT = "adjustment"
+KIND_FEE = "fee"
+KIND_RESERVE = "reserve"
+KIND_OTHER = "other"
+KINDS = (KIND_ORDER, KIND_REFUND, KIND_ADJUSTMENT, KIND_FEE, KIND_RESERVE, KIND_OTHER)
+
+# --- Columns ----------------------------------------------------------------
+# Canonical field names are the Amazon V2 header names [AMZ-attrs] with "-"
+# turned into "_". A header cell is normalised the same way (lower case,
+# "-" and " " -> "_"), so "settlement-id" (V2), "settlement_id" (generic CSV)
+# and "Settlement ID" all name the same field.
+
+F_SETTLEMENT_ID = "settlement_id"
+F_START = "settlement_start_date"
+F_END = "settlement_end_date"
+F_DEPOSIT = "deposit_date"
+F_TOTAL = "total_amount"
+F_CURRENCY = "currency"
+F_TRANSACTION_TYPE = "transaction_type"
+F_ORDER_ID = "order_id"
+F_MERCHANT_ORDER_ID = "merchant_order_id"
+F_ADJUSTMENT_ID = "adjustment_id"
+F_SHIPMENT_ID = "shipment_id"
+F_MARKETPLACE = "marketplace_name"
+F_AMOUNT_TYPE = "amount_type"
+F_AMOUNT_DESCRIPTION = "amount_description"
+F_AMOUNT = "amount"
+F_FULFILLMENT_ID = "fulfillment_id"
+F_POSTED_DATE = "posted_date"
+F_POSTED_DATE_TIME = "posted_date_time"
+F_ORDER_ITEM_CODE = "order_item_code"
+F_MERCHANT_ORDER_ITEM_ID = "merchant_order_item_id"
+F_MERCHANT_ADJUSTMENT_ITEM_ID = "merchant_adjustment_item_id"
+F_SKU = "sku"
+F_QUANTITY = "quantity_purchased"
+F_PROMOTION_ID = "promotion_id"
+
+# The 23 V2 columns in file order [AMZ-attrs], then ``promotion-id`` which real
+# files carry but Amazon's list omits [CN-list] [OA-skill] (optional).
+AMAZON_V2_COLUMNS = (
+    "settlement-id",
+    "settlement-start-date",
+    "settlement-end-date",
+    "deposit-date",
+    "total-amount",
+    "currency",
+    "transaction-type",
+    "order-id",
+    "merchant-order-id",
+    "adjustment-id",
+    "shipment-id",
+    "marketplace-name",
+    "amount-type",
+    "amount-description",
+    "amount",
+    "fulfillment-id",
+    "posted-date",
+    "posted-date-time",
+    "order-item-code",
+    "merchant-order-item-id",
+    "merchant-adjustment-item-id",
+    "sku",
+    "quantity-purchased",
+    "promotion-id",
+)
+
+# Fields read by the parser, in the order of the internal row tuple.
+FIELDS = tuple(name.replace("-", "_") for name in AMAZON_V2_COLUMNS)
+
+# Generic CSV accepts a shorter name for the quantity (docs/generic_csv.md).
+HEADER_ALIASES = {
+    "quantity": F_QUANTITY,
+    "qty": F_QUANTITY,
+}
+
+# A file must name these columns; the others may be absent (public samples
+# omit some [APIFY-sample]). Without order id, adjustment id, SKU and
+# quantity no cost could be computed, so the file is refused rather than
+# imported with silently missing COGS.
+REQUIRED_FIELDS = (
+    F_SETTLEMENT_ID,
+    F_DEPOSIT,
+    F_TOTAL,
+    F_CURRENCY,
+    F_TRANSACTION_TYPE,
+    F_ORDER_ID,
+    F_ADJUSTMENT_ID,
+    F_AMOUNT_TYPE,
+    F_AMOUNT_DESCRIPTION,
+    F_AMOUNT,
+    F_SKU,
+    F_QUANTITY,
+)
+# ... and at least one of these [AMZ-deprec]: short date and "... UTC" form.
+POSTED_DATE_FIELDS = (F_POSTED_DATE, F_POSTED_DATE_TIME)
+
+# Fields holding the settlement summary (first row of a V2 file [OA-skill]).
+SUMMARY_FIELDS = (F_SETTLEMENT_ID, F_START, F_END, F_DEPOSIT, F_TOTAL, F_CURRENCY)
+DATE_FIELDS = (F_START, F_END, F_DEPOSIT, F_POSTED_DATE, F_POSTED_DATE_TIME)
+
+# --- Transaction type -> kind ----------------------------------------------
+# Order-level types [CN-list] [PARSER-ts] [EM-code]; Walmart recon names
+# (Sale, REFUNDED, ADJMNT, Reserve, Release Reserve) [WM-learn] [WM-legacy] so
+# a converted recon file keeps its wording.
+ORDER_TRANSACTION_TYPES = frozenset({"order", "order_retrocharge", "sale"})
+REFUND_TRANSACTION_TYPES = frozenset(
+    {
+        "refund",
+        "chargeback refund",
+        "a-to-z guarantee refund",
+        "refund_retrocharge",
+        "refunded",
+    }
+)
+# Retrocharges adjust tax on an earlier order or refund; no goods move, so
+# they never need a cost (anchors §4.3: Order_Retrocharge, Refund_Retrocharge).
+NO_GOODS_TRANSACTION_TYPES = frozenset({"order_retrocharge", "refund_retrocharge"})
+
+# Goods leave (or come back to) stock without an order: FBA inventory
+# reimbursements [MAP-table] [CB-fifo], liquidations [CN-list], Walmart
+# adjustments [WM-legacy].
+ADJUSTMENT_TRANSACTION_TYPES = frozenset(
+    {"liquidations", "liquidations adjustments", "adjustment", "adjmnt"}
+)
+ADJUSTMENT_AMOUNT_TYPES = frozenset({"fba inventory reimbursement"})
+ADJUSTMENT_DESCRIPTIONS = frozenset(
+    {
+        # FBA Inventory Reimbursement descriptions [MAP-table] [WIMOOR]
+        "warehouse_damage",
+        "warehouse_lost",
+        "warehouse_lost_manual",
+        "warehouse_damage_exception",
+        "reversal_reimbursement",
+        "cs_error_items",
+        "free_replacement_refund_items",
+        "missing_from_inbound",
+        "missing_from_inbound_clawback",
+        "re_evaluation",
+    }
+)
+
+# Reserve held / released: balance sheet, not P&L [WIMOOR] [PARSER-py].
+RESERVE_TRANSACTION_TYPES = frozenset({"reserve", "release reserve"})
+RESERVE_DESCRIPTIONS = frozenset(
+    {"current reserve amount", "previous reserve amount balance"}
+)
+
+# Fees charged at account level [CN-list] [PARSER-ts] [MAP-table].
+FEE_TRANSACTION_TYPES = frozenset(
+    {
+        "servicefee",
+        "vine enrollment fee",
+        "lightning deal fee",
+        "couponredemptionfee",
+        "sellerreviewenrollmentpayment",
+        "fee adjustment",
+        "grade and resell fees",
+        "fbafees",
+    }
+)
+FEE_AMOUNT_TYPES = frozenset(
+    {
+        "cost of advertising",
+        "couponredemptionfee",
+        "grade and resell charge",
+        "item fee adjustment",
+        "lightningdealfee",
+        "refund for advertiser",
+        "review enrollment fee",
+        "vine enrollment fee",
+        "manual processing fee reimbursement",
+        "capacity reservation fee",
+        "amazon warehousing & distribution (awd)",
+        "inbound defect fee",
+    }
+)
+# ``other-transaction`` descriptions that are fees [MAP-table] [WIMOOR].
+FEE_DESCRIPTIONS = frozenset(
+    {
+        "storage fee",
+        "fba long-term storage fee",
+        "fba long-term storage",
+        "storagerenewalbilling",
+        "subscription fee",
+        "disposalcomplete",
+        "removalcomplete",
+        "fbainboundtransportationfee",
+        "fba inbound placement service fee",
+        "shipping label purchase",
+        "shipping label purchase for return",
+        "nonsubscriptionfeeadj",
+        "transactiontotalamount",
+    }
+)
+
+# --- Number and date formats -------------------------------------------------
+
+# Amazon writes amounts "in local number format, e.g. 95,00" [AMZ-deprec].
+MAX_AMOUNT_DIGITS = 18  # digits before the separator; guards against junk
+# Date forms seen in V2 files [AMZ-attrs] [AMZ-deprec] [OA-skill]:
+#   2024-01-02T03:04:05+00:00   2024-01-02 03:04:05 UTC   02.01.2024 03:04:05 UTC
+#   02.01.2024                  2024-01-02
+UTC_SUFFIXES = (" UTC", " GMT", "Z")
+
+# --- Error reporting -----------------------------------------------------------
+
+MAX_LISTED_ISSUES = 50  # str(SettlementFileError) lists this many
+MAX_KEPT_ISSUES = 1000  # parsing stops once this many errors were collected
+SNIFF_BYTES = 64 * 1024
+READ_BLOCK_BYTES = 1024 * 1024

@@ -1,0 +1,1070 @@
+"""Streaming parser for marketplace settlement files.
+
+Two layouts share one pipeline and one validation:
+
+* ``amazon_v2``: Amazon's Settlement Report Flat File V2, tab-separated, one
+  row per amount, a summary first row carrying the settlement totals
+  (``research/anchors.md`` §4);
+* ``generic_csv``: the same fields in a comma (or semicolon) separated file
+  with RFC 4180 quoting, for other marketplaces (``docs/generic_csv.md``).
+
+The file is read block by block and rows are yielded one at a time; what is
+kept while reading is bounded by the number of order items (for the
+"quantity once per item" rule), never by the number of rows. Errors are
+collected while reading and raised together as one
+:class:`SettlementFileError` once the file has been read: rows yielded before
+that are not to be trusted until iteration ends without error.
+"""
+
+import codecs
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from operator import itemgetter
+from typing import BinaryIO
+
+from . import settlement_const as const
+
+__all__ = [
+    "SettlementFileError",
+    "SettlementHeader",
+    "SettlementIssue",
+    "SettlementReader",
+    "SettlementRow",
+    "classify",
+    "read_settlement",
+]
+
+_UTC = timezone.utc
+_CENT = Decimal("0.01")
+_HALF_CENT = Decimal("0.005")
+
+
+# --- Public types ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SettlementIssue:
+    """One problem found in a file, located by line (1-based) and column."""
+
+    line: int | None
+    column: str | None
+    message: str
+
+    def __str__(self):
+        where = []
+        if self.line is not None:
+            where.append(f"line {self.line}")
+        if self.column:
+            where.append(f"column '{self.column}'")
+        return f"{', '.join(where)}: {self.message}" if where else self.message
+
+
+class SettlementFileError(ValueError):
+    """The file cannot be imported; :attr:`errors` lists every issue kept.
+
+    ``str()`` lists the first 50 issues, one per line, and how many more
+    there were.
+    """
+
+    def __init__(self, errors, *, filename=None, total=None):
+        self.errors = list(errors)
+        self.filename = filename
+        self.total = max(total or 0, len(self.errors))
+        super().__init__(self._describe())
+
+    def _describe(self):
+        name = f"'{self.filename}'" if self.filename else "The settlement file"
+        count = self.total
+        head = f"{name} cannot be imported: {count} problem{'s' if count != 1 else ''}"
+        shown = self.errors[: const.MAX_LISTED_ISSUES]
+        lines = [head + ":"] + [f"  {issue}" for issue in shown]
+        if count > len(shown):
+            lines.append(f"  ... and {count - len(shown)} more")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class SettlementHeader:
+    """The settlement as a whole, from the summary (first) row."""
+
+    settlement_id: str
+    start: datetime | None
+    end: datetime | None
+    deposit_date: datetime | None
+    total_amount: Decimal
+    currency: str
+    marketplace_name: str | None
+    layout: str
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementRow:
+    """One amount row of the file (never the summary row).
+
+    ``quantity`` is the item quantity counted once per order item: on the
+    first row of an item that carries a non-zero quantity, 0 on the other
+    rows of that item (Amazon repeats it on every amount row). Rows of the
+    same item share transaction type, order id, adjustment id and order item
+    code (else merchant item id, else SKU); rows with neither order id nor
+    adjustment id (e.g. FBA inventory reimbursements) keep their own quantity.
+    """
+
+    line_no: int
+    transaction_type: str
+    kind: str
+    order_id: str
+    merchant_order_id: str
+    adjustment_id: str
+    shipment_id: str
+    marketplace_name: str
+    amount_type: str
+    amount_description: str
+    amount: Decimal
+    fulfillment_id: str
+    posted_date: date | None
+    order_item_code: str
+    merchant_order_item_id: str
+    merchant_adjustment_item_id: str
+    sku: str
+    quantity: int
+    promotion_id: str
+
+
+# --- Kinds -------------------------------------------------------------------
+
+
+def classify(transaction_type, amount_type="", amount_description=""):
+    """Return the kind of a row from its three type columns (case-insensitive).
+
+    :return: one of ``settlement_const.KINDS``
+    """
+    t = transaction_type.strip().lower()
+    a = amount_type.strip().lower()
+    d = amount_description.strip().lower()
+    if t in const.ORDER_TRANSACTION_TYPES:
+        return const.KIND_ORDER
+    if t in const.REFUND_TRANSACTION_TYPES:
+        return const.KIND_REFUND
+    if t in const.RESERVE_TRANSACTION_TYPES or d in const.RESERVE_DESCRIPTIONS:
+        return const.KIND_RESERVE
+    if (
+        t in const.ADJUSTMENT_TRANSACTION_TYPES
+        or a in const.ADJUSTMENT_AMOUNT_TYPES
+        or d in const.ADJUSTMENT_DESCRIPTIONS
+    ):
+        return const.KIND_ADJUSTMENT
+    if (
+        t in const.FEE_TRANSACTION_TYPES
+        or a in const.FEE_AMOUNT_TYPES
+        or d in const.FEE_DESCRIPTIONS
+    ):
+        return const.KIND_FEE
+    return const.KIND_OTHER
+
+
+# --- Errors collected while reading ------------------------------------------
+
+
+class _Issues:
+    def __init__(self):
+        self.kept = []
+        self.count = 0
+
+    def add(self, line, column, message):
+        self.count += 1
+        if len(self.kept) < const.MAX_KEPT_ISSUES:
+            self.kept.append(SettlementIssue(line, column, message))
+
+    @property
+    def full(self):
+        return self.count >= const.MAX_KEPT_ISSUES
+
+
+class _Fatal(Exception):
+    """Reading cannot go on; the issues collected so far are raised."""
+
+
+# --- Bytes to lines ----------------------------------------------------------
+
+_MAGIC = (
+    (b"PK\x03\x04", "a ZIP archive or an Excel workbook (.xlsx)"),
+    (b"\xd0\xcf\x11\xe0", "an Excel 97-2003 workbook (.xls)"),
+    (b"%PDF", "a PDF document"),
+    (b"\x1f\x8b", "a gzip archive"),
+)
+
+
+def _read_exactly(fileobj, size):
+    parts = []
+    while size > 0:
+        chunk = fileobj.read(size)
+        if not chunk:
+            break
+        parts.append(chunk)
+        size -= len(chunk)
+    return b"".join(parts)
+
+
+class _LineSource:
+    """Decode a binary stream into batches of text lines (no terminators).
+
+    UTF-8 (with or without BOM) is tried first; a file whose first invalid
+    UTF-8 byte comes while everything before it was plain ASCII is read as
+    CP-1252 from there on (both agree on ASCII, so nothing read earlier
+    changes). UTF-16 with a BOM (Excel's "Unicode text") is read too.
+    CRLF, LF and CR line ends are accepted.
+    """
+
+    def __init__(self, fileobj, issues):
+        self._file = fileobj
+        self._issues = issues
+        self.lines_read = 0
+        head = _read_exactly(fileobj, const.SNIFF_BYTES)
+        if not head.strip():
+            issues.add(None, None, "The file is empty.")
+            raise _Fatal
+        for magic, what in _MAGIC:
+            if head.startswith(magic):
+                issues.add(
+                    None,
+                    None,
+                    f"This is {what}, not a settlement text file. Download the "
+                    "settlement report as a tab-delimited flat file (or save the "
+                    "sheet as CSV) and import that file.",
+                )
+                raise _Fatal
+        self.encoding = "utf-8"
+        self.bom = False
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            self.encoding = "utf-16"
+            self.bom = True
+        else:
+            if head.startswith(codecs.BOM_UTF8):
+                head = head[len(codecs.BOM_UTF8) :]
+                self.bom = True
+            nul = head.find(b"\x00")
+            if nul >= 0:
+                issues.add(
+                    head.count(b"\n", 0, nul) + 1,
+                    None,
+                    "The file is binary (it contains NUL bytes), not a settlement "
+                    "text file.",
+                )
+                raise _Fatal
+        self._head = head
+        self._cr_only = b"\n" not in head and b"\r" in head
+        self._non_ascii = False
+
+    def _blocks(self):
+        yield self._head
+        read = self._file.read
+        while True:
+            block = read(const.READ_BLOCK_BYTES)
+            if not block:
+                return
+            yield block
+
+    def batches(self):
+        """Yield lists of lines; ``self.lines_read`` counts lines yielded."""
+        if self.encoding == "utf-16":
+            yield from self._utf16_batches()
+            return
+        pending = b""
+        newline = b"\r" if self._cr_only else b"\n"
+        for block in self._blocks():
+            data = pending + block if pending else block
+            cut = data.rfind(newline)
+            if cut < 0:
+                pending = data
+                continue
+            pending = data[cut + 1 :]
+            yield self._split(data[: cut + 1])
+        if pending:
+            yield self._split(pending)
+
+    def _split(self, chunk):
+        if self._cr_only:
+            chunk = chunk.replace(b"\r", b"\n")
+        first_line = self.lines_read + 1
+        if b"\x00" in chunk:
+            line = first_line + chunk.count(b"\n", 0, chunk.find(b"\x00"))
+            self._issues.add(
+                line, None, "Binary data (NUL bytes) in the file; it is damaged."
+            )
+            raise _Fatal
+        text = self._decode(chunk, first_line)
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        lines = text.split("\n")
+        if lines[-1] == "":
+            lines.pop()
+        self.lines_read += len(lines)
+        return lines
+
+    def _decode(self, chunk, first_line):
+        ascii_chunk = chunk.isascii()
+        if ascii_chunk:
+            return chunk.decode("ascii")
+        try:
+            text = chunk.decode(self.encoding)
+        except UnicodeDecodeError as exc:
+            line = first_line + chunk.count(b"\n", 0, exc.start)
+            if (
+                self.encoding == "utf-8"
+                and not self.bom
+                and not self._non_ascii
+                and chunk[: exc.start].isascii()
+            ):
+                # First non-ASCII byte of the file is not UTF-8: a CP-1252 file.
+                self.encoding = "cp1252"
+                return self._decode(chunk, first_line)
+            which = "UTF-8" if self.encoding == "utf-8" else "Windows-1252"
+            self._issues.add(
+                line,
+                None,
+                f"Bytes that are not valid {which} text: the file mixes "
+                "encodings or is damaged. Save it again as UTF-8.",
+            )
+            text = chunk.decode(self.encoding, errors="replace")
+        self._non_ascii = True
+        return text
+
+    def _utf16_batches(self):
+        decoder = codecs.getincrementaldecoder("utf-16")(errors="strict")
+        carry = ""
+        for block in self._blocks():
+            try:
+                text = decoder.decode(block)
+            except UnicodeDecodeError:
+                self._issues.add(
+                    self.lines_read + 1, None, "Bytes that are not valid UTF-16 text."
+                )
+                raise _Fatal from None
+            text = carry + text.replace("\r\n", "\n")
+            carry = ""
+            if text.endswith("\r"):
+                text, carry = text[:-1], "\r"
+            text = text.replace("\r", "\n")
+            lines = text.split("\n")
+            carry = lines.pop() + carry
+            if "\x00" in text:
+                self._issues.add(self.lines_read + 1, None, "Binary data in the file.")
+                raise _Fatal
+            self.lines_read += len(lines)
+            yield lines
+        if carry.strip("\r"):
+            self.lines_read += 1
+            yield [carry.strip("\r")]
+
+
+# --- Numbers and dates -------------------------------------------------------
+
+
+class _Numbers:
+    """Amounts in dot or comma decimal style, with thousands separators.
+
+    ``1,234.56``, ``1.234,56``, ``95,00``, ``-3,5``, ``1 234,56``. A value
+    whose only separator is followed by exactly three digits (``1,234``) can
+    be read both ways: it follows the decimal style the file shows elsewhere;
+    before any evidence it is read with a decimal point, and if the file later
+    turns out to use decimal commas those earlier values are reported.
+    """
+
+    def __init__(self, issues):
+        self._issues = issues
+        self.cache = {}
+        self.style = None  # "." or "," once a value shows it
+        self.style_line = None
+        self._pending = []  # ambiguous values read before the style was known
+
+    def parse(self, raw, line, column):
+        value = self.cache.get(raw)
+        if value is not None:
+            return value
+        value, ambiguous = self._convert(raw, line, column)
+        if value is None:
+            self._issues.add(line, column, f"'{raw}' is not a number.")
+            return None
+        if not ambiguous:
+            if len(self.cache) > 200_000:
+                self.cache.clear()
+            self.cache[raw] = value
+        return value
+
+    def _evidence(self, sep, raw, line, column):
+        if self.style is None:
+            self.style = sep
+            self.style_line = line
+            if sep == ",":
+                for p_line, p_column, p_raw in self._pending:
+                    self._issues.add(
+                        p_line,
+                        p_column,
+                        f"'{p_raw}' was read with a decimal point but the file "
+                        f"uses decimal commas (line {line}); write the amount "
+                        "unambiguously.",
+                    )
+            self._pending = []
+        elif sep != self.style:
+            name = "comma" if sep == "," else "point"
+            other = "commas" if self.style == "," else "points"
+            self._issues.add(
+                line,
+                column,
+                f"'{raw}' uses a decimal {name} but earlier amounts (line "
+                f"{self.style_line}) use decimal {other}.",
+            )
+
+    def _convert(self, raw, line, column):
+        s = raw.strip()
+        if " " in s or "\xa0" in s or "\u202f" in s:
+            s = s.replace(" ", "").replace("\xa0", "").replace("\u202f", "")
+        sign = ""
+        if s and s[0] in "+-":
+            sign = "-" if s[0] == "-" else ""
+            s = s[1:]
+        if not s:
+            return None, False
+        dots = s.count(".")
+        commas = s.count(",")
+        ambiguous = False
+        if dots and commas:
+            dec = "." if s.rfind(".") > s.rfind(",") else ","
+            thousands = "," if dec == "." else "."
+            if s.count(dec) != 1:
+                return None, False
+            whole, frac = s.split(dec)
+            whole = _ungroup(whole, thousands)
+            self._evidence(dec, raw, line, column)
+        elif dots or commas:
+            sep = "." if dots else ","
+            parts = s.split(sep)
+            if len(parts) > 2:
+                whole, frac = _ungroup(s, sep), ""
+                self._evidence("," if sep == "." else ".", raw, line, column)
+            else:
+                whole, frac = parts
+                if not whole and frac:
+                    whole = "0"
+                if len(frac) == 3 and 0 < len(whole) <= 3 and whole != "0":
+                    ambiguous = True
+                    style = self.style
+                    if style is None:
+                        if len(self._pending) < const.MAX_LISTED_ISSUES:
+                            self._pending.append((line, column, raw))
+                        style = "."
+                    if style != sep:
+                        whole, frac = whole + frac, ""
+                else:
+                    self._evidence(sep, raw, line, column)
+        else:
+            whole, frac = s, ""
+        if (
+            whole is None
+            or not (whole.isascii() and whole.isdigit())
+            or (frac and not (frac.isascii() and frac.isdigit()))
+            or len(whole) > const.MAX_AMOUNT_DIGITS
+        ):
+            return None, False
+        text = f"{sign}{whole}.{frac}" if frac else f"{sign}{whole}"
+        return Decimal(text), ambiguous
+
+
+def _ungroup(whole, sep):
+    """``1,234,567`` -> ``1234567``; None when the groups are not of three."""
+    groups = whole.split(sep)
+    if not 1 <= len(groups[0]) <= 3 or any(len(g) != 3 for g in groups[1:]):
+        return None
+    return "".join(groups)
+
+
+def parse_datetime(raw):
+    """Parse one of the settlement date forms into an aware datetime.
+
+    Forms: ``2024-01-02T03:04:05+00:00``, ``2024-01-02 03:04:05 UTC``,
+    ``02.01.2024 03:04:05 UTC``, ``02.01.2024``, ``2024-01-02`` (also with
+    ``Z`` or fractional seconds). The file's offset is kept; a value without
+    one is taken as UTC.
+
+    :raise ValueError: for anything else
+    """
+    s = raw.strip()
+    tz = None
+    for suffix in const.UTC_SUFFIXES:
+        if s.endswith(suffix):
+            s = s[: -len(suffix)].rstrip()
+            tz = _UTC
+            break
+    if len(s) >= 10 and s[2] == "." and s[5] == ".":
+        s = f"{s[6:10]}-{s[3:5]}-{s[0:2]}{s[10:]}"
+    if len(s) < 10 or s[4] != "-" or s[7] != "-":
+        raise ValueError(raw)
+    value = datetime.fromisoformat(s)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=tz or _UTC)
+    elif tz is not None:
+        raise ValueError(raw)
+    return value
+
+
+# --- Reader ------------------------------------------------------------------
+
+_DATE_FORMS = (
+    "2024-01-31T23:59:59+00:00, 2024-01-31 23:59:59 UTC, "
+    "31.01.2024 23:59:59 UTC, 31.01.2024 or 2024-01-31"
+)
+_IDX = {name: i for i, name in enumerate(const.FIELDS)}
+
+
+def _normalise(name):
+    key = name.strip().strip('"').strip().lower().replace("-", "_").replace(" ", "_")
+    return const.HEADER_ALIASES.get(key, key)
+
+
+class SettlementReader:
+    """Read one settlement file.
+
+    :param fileobj: binary file object, read once from its current position
+    :param filename: shown in the error message
+    :param layout: ``"auto"`` (tab-separated -> ``amazon_v2``, comma or
+        semicolon -> ``generic_csv``), ``"amazon_v2"`` or ``"generic_csv"``
+    :raise SettlementFileError: at construction when the file has no usable
+        header or summary; at the end of iteration for everything else
+
+    :attr:`header` is available after construction. Iterating yields
+    :class:`SettlementRow` objects; when the file is exhausted the totals are
+    checked and all problems found raise one :class:`SettlementFileError`.
+    """
+
+    def __init__(self, fileobj: BinaryIO, *, filename=None, layout="auto"):
+        if layout not in const.LAYOUTS:
+            raise ValueError(f"unknown layout {layout!r}")
+        self.filename = filename
+        self.rows_read = 0
+        self.total = Decimal(0)
+        self._issues = _Issues()
+        self._numbers = _Numbers(self._issues)
+        self._iterated = False
+        self._first_row = None
+        try:
+            self._source = _LineSource(fileobj, self._issues)
+            self._lines = self._source.batches()
+            self._read_header(layout)
+            self._read_summary()
+        except _Fatal:
+            self._raise()
+        if self._issues.count:
+            self._raise()
+
+    # -- error helpers
+
+    def _raise(self):
+        raise SettlementFileError(
+            self._issues.kept, filename=self.filename, total=self._issues.count
+        )
+
+    def _err(self, line, field, message):
+        self._issues.add(line, self._col(field), message)
+
+    def _col(self, field):
+        if field is None:
+            return None
+        return self._display.get(field) or self._canonical_name(field)
+
+    def _canonical_name(self, field):
+        if self.layout == const.LAYOUT_AMAZON_V2:
+            return field.replace("_", "-")
+        return field
+
+    # -- lines and header
+
+    def _read_header(self, layout):
+        line_no = 0
+        header_line = None
+        for batch in self._lines:
+            for i, line in enumerate(batch):
+                line_no += 1
+                if line.strip():
+                    header_line = line
+                    self._rest = batch[i + 1 :]
+                    break
+            if header_line is not None:
+                break
+        self._line_no = line_no
+        self._display = {}
+        self.layout = const.LAYOUT_AMAZON_V2 if layout == "auto" else layout
+        if header_line is None:
+            self._issues.add(None, None, "The file is empty.")
+            raise _Fatal
+        if layout == "auto":
+            self.layout = (
+                const.LAYOUT_AMAZON_V2
+                if "\t" in header_line
+                else const.LAYOUT_GENERIC_CSV
+            )
+        if self.layout == const.LAYOUT_AMAZON_V2:
+            self._delimiter = "\t"
+        else:
+            self._delimiter = (
+                ";" if header_line.count(";") > header_line.count(",") else ","
+            )
+        cells = next(csv.reader([header_line], delimiter=self._delimiter))
+        columns = {}
+        known = 0
+        for position, cell in enumerate(cells):
+            name = _normalise(cell)
+            if not name:
+                continue
+            if name in columns:
+                first = columns[name]
+                self._issues.add(
+                    line_no,
+                    cell.strip(),
+                    f"the column appears twice (columns {first + 1} and "
+                    f"{position + 1}); remove one of them.",
+                )
+                continue
+            columns[name] = position
+            if name in _IDX:
+                known += 1
+                self._display[name] = cell.strip()
+        if not known:
+            expected = ", ".join(self._canonical_name(f) for f in const.REQUIRED_FIELDS)
+            sep = "tab" if self._delimiter == "\t" else repr(self._delimiter)
+            self._issues.add(
+                line_no,
+                None,
+                "This is not a settlement file: the header has none of the "
+                f"expected columns ({expected}) separated by {sep}.",
+            )
+            raise _Fatal
+        for field in const.REQUIRED_FIELDS:
+            if field not in columns:
+                self._issues.add(
+                    line_no, self._col(field), "required column is missing."
+                )
+        if not any(f in columns for f in const.POSTED_DATE_FIELDS):
+            names = " or ".join(self._col(f) for f in const.POSTED_DATE_FIELDS)
+            self._issues.add(line_no, None, f"a {names} column is required.")
+        if self._issues.count:
+            raise _Fatal
+        self._ncols = len(cells)
+        self._min_fields = max(columns.values()) + 1
+        missing = len(cells)  # index of the '' appended to every row
+        self._getter = itemgetter(*(columns.get(f, missing) for f in const.FIELDS))
+        self._seen_items = set()
+        self._other_ids = set()
+        self._kinds = {}
+        self._quantities = {}
+        self._short_dates = {}
+        self._last_dt = (None, None)
+
+    def _data_records(self):
+        """Yield ``(line_no, fields)`` for each data line after the header."""
+        line_no = self._line_no
+        if self._delimiter == "\t":
+            split_line = self._split_tab
+            for batch in self._chain_rest():
+                for line in batch:
+                    line_no += 1
+                    if line:
+                        yield line_no, split_line(line)
+            self._line_no = line_no
+            return
+        # CSV: quoted fields may span lines, so the csv module drives.
+        counter = [line_no]
+
+        def lines():
+            for batch in self._chain_rest():
+                for line in batch:
+                    counter[0] += 1
+                    yield line + "\n"
+
+        reader = csv.reader(lines(), delimiter=self._delimiter, strict=True)
+        start = line_no + 1
+        while True:
+            try:
+                fields = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                self._issues.add(counter[0], None, f"badly quoted field ({exc}).")
+                start = counter[0] + 1
+                continue
+            if fields:
+                yield start, fields
+            start = counter[0] + 1
+        self._line_no = counter[0]
+
+    def _chain_rest(self):
+        yield self._rest
+        self._rest = None
+        yield from self._lines
+
+    @staticmethod
+    def _split_tab(line):
+        if '"' in line:
+            return next(csv.reader([line], delimiter="\t"))
+        return line.split("\t")
+
+    def _read_summary(self):
+        self._records = self._data_records()
+        for line_no, fields in self._records:
+            values = self._values(line_no, fields)
+            if values is None:
+                if self._issues.full:
+                    raise _Fatal
+                continue
+            if not any(values):
+                continue
+            summary = not values[_IDX[const.F_TRANSACTION_TYPE]] and not values[
+                _IDX[const.F_AMOUNT]
+            ].strip(" ")
+            self._build_header(line_no, values)
+            if not summary:
+                self._first_row = (line_no, values)
+            return
+        self._issues.add(
+            self._line_no,
+            None,
+            "The file has a header but no settlement rows: no summary row and no "
+            "transactions.",
+        )
+        raise _Fatal
+
+    def _values(self, line_no, fields):
+        n = len(fields)
+        if n != self._ncols:
+            if n < self._min_fields:
+                if n == 1 and not fields[0].strip():
+                    return ()
+                self._issues.add(
+                    line_no,
+                    None,
+                    f"the line has {n} fields but the header has {self._ncols}: "
+                    "it is cut short (truncated file?) or a separator is missing.",
+                )
+                return None
+            if n > self._ncols and any(f.strip() for f in fields[self._ncols :]):
+                self._issues.add(
+                    line_no,
+                    None,
+                    f"the line has {n} fields but the header has {self._ncols}: "
+                    "a value contains a separator or is shifted.",
+                )
+                return None
+        fields.append("")
+        return self._getter(fields)
+
+    def _build_header(self, line_no, values):
+        sid = values[0].strip()
+        if not sid:
+            self._err(line_no, const.F_SETTLEMENT_ID, "the settlement id is empty.")
+        currency = values[_IDX[const.F_CURRENCY]].strip()
+        if not currency:
+            self._err(line_no, const.F_CURRENCY, "the currency is empty.")
+        total_raw = values[_IDX[const.F_TOTAL]]
+        total = None
+        if not total_raw.strip():
+            self._err(
+                line_no,
+                const.F_TOTAL,
+                "the total amount (the deposit) is empty on the summary row.",
+            )
+        else:
+            total = self._numbers.parse(total_raw, line_no, self._col(const.F_TOTAL))
+        dates = {}
+        for field in (const.F_START, const.F_END, const.F_DEPOSIT):
+            raw = values[_IDX[field]]
+            dates[field] = self._date(raw, line_no, field) if raw.strip() else None
+        if dates[const.F_DEPOSIT] is None and not values[_IDX[const.F_DEPOSIT]].strip():
+            self._err(line_no, const.F_DEPOSIT, "the deposit date is empty.")
+        start, end = dates[const.F_START], dates[const.F_END]
+        if start and end and start > end:
+            self._err(line_no, const.F_END, "the settlement ends before it starts.")
+        if self._issues.count:
+            raise _Fatal
+        self._summary_raw = tuple(values[_IDX[f]] for f in const.SUMMARY_FIELDS)
+        self.header = SettlementHeader(
+            settlement_id=sid,
+            start=start,
+            end=end,
+            deposit_date=dates[const.F_DEPOSIT],
+            total_amount=total,
+            currency=currency.upper(),
+            marketplace_name=values[_IDX[const.F_MARKETPLACE]].strip() or None,
+            layout=self.layout,
+        )
+        self._summary_line = line_no
+
+    def _date(self, raw, line_no, field):
+        try:
+            return parse_datetime(raw)
+        except ValueError:
+            self._err(
+                line_no,
+                field,
+                f"'{raw}' is not a date; expected a form like {_DATE_FORMS}.",
+            )
+            return None
+
+    # -- rows
+
+    def __iter__(self) -> Iterator[SettlementRow]:
+        if self._iterated:
+            raise RuntimeError("a SettlementReader can be iterated only once")
+        self._iterated = True
+        issues = self._issues
+        try:
+            if self._first_row is not None:
+                line_no, values = self._first_row
+                self._first_row = None
+                row = self._row(line_no, values)
+                if row is not None:
+                    yield row
+            values_of = self._values
+            row_of = self._row
+            for line_no, fields in self._records:
+                values = values_of(line_no, fields)
+                if values:
+                    row = row_of(line_no, values)
+                    if row is not None:
+                        yield row
+                        continue
+                elif values is not None:
+                    continue  # blank line
+                if issues.full:
+                    issues.add(
+                        line_no, None, "Reading stopped here: too many problems."
+                    )
+                    break
+            else:
+                self._check_totals()
+        except _Fatal:
+            pass
+        if issues.count:
+            self._raise()
+
+    def _row(self, line_no, values):
+        (
+            sid,
+            start,
+            end,
+            deposit,
+            total,
+            currency,
+            ttype,
+            order_id,
+            merchant_order_id,
+            adjustment_id,
+            shipment_id,
+            marketplace,
+            amount_type,
+            amount_description,
+            amount_raw,
+            fulfillment_id,
+            posted_raw,
+            posted_dt_raw,
+            item_code,
+            merchant_item_id,
+            merchant_adj_item_id,
+            sku,
+            quantity_raw,
+            promotion_id,
+        ) = values
+        ok = True
+        if (
+            (sid and sid != self.header.settlement_id)
+            or start
+            or end
+            or deposit
+            or total
+            or currency
+        ):
+            ok = self._check_summary_repeat(line_no, values)
+        if not ttype:
+            if not any(values):
+                return None
+            self._err(
+                line_no, const.F_TRANSACTION_TYPE, "the transaction type is empty."
+            )
+            return None
+        kind_key = (ttype, amount_type, amount_description)
+        kind = self._kinds.get(kind_key)
+        if kind is None:
+            kind = self._kinds[kind_key] = classify(*kind_key)
+        if not amount_raw:
+            self._err(line_no, const.F_AMOUNT, "the amount is empty.")
+            return None
+        amount = self._numbers.parse(amount_raw, line_no, self._col(const.F_AMOUNT))
+        if amount is None:
+            return None
+        posted = None
+        if posted_raw:
+            posted = self._short_dates.get(posted_raw)
+            if posted is None:
+                dt = self._date(posted_raw, line_no, const.F_POSTED_DATE)
+                if dt is None:
+                    return None
+                posted = self._short_dates[posted_raw] = dt.date()
+        if posted_dt_raw:
+            last_raw, last_date = self._last_dt
+            if posted_dt_raw != last_raw:
+                dt = self._date(posted_dt_raw, line_no, const.F_POSTED_DATE_TIME)
+                if dt is None:
+                    return None
+                last_date = dt.date()
+                self._last_dt = (posted_dt_raw, last_date)
+            if posted is None:
+                posted = last_date
+        if quantity_raw:
+            quantity = self._quantities.get(quantity_raw)
+            if quantity is None:
+                quantity = self._quantity(quantity_raw, line_no)
+                if quantity is None:
+                    return None
+            if quantity and (order_id or adjustment_id):
+                key = (
+                    f"{ttype.lower()}\x1f{order_id}\x1f{adjustment_id}\x1f"
+                    f"{item_code or merchant_item_id or merchant_adj_item_id or sku}"
+                )
+                if key in self._seen_items:
+                    quantity = 0
+                else:
+                    self._seen_items.add(key)
+        else:
+            quantity = 0
+        if not ok:
+            return None
+        self.total += amount
+        self.rows_read += 1
+        return SettlementRow(
+            line_no,
+            ttype,
+            kind,
+            order_id,
+            merchant_order_id,
+            adjustment_id,
+            shipment_id,
+            marketplace,
+            amount_type,
+            amount_description,
+            amount,
+            fulfillment_id,
+            posted,
+            item_code,
+            merchant_item_id,
+            merchant_adj_item_id,
+            sku,
+            quantity,
+            promotion_id,
+        )
+
+    def _quantity(self, raw, line_no):
+        try:
+            quantity = int(raw)
+        except ValueError:
+            value = self._numbers.parse(raw, line_no, self._col(const.F_QUANTITY))
+            if value is None:
+                return None
+            if value != value.to_integral_value():
+                self._err(
+                    line_no, const.F_QUANTITY, f"'{raw}' is not a whole quantity."
+                )
+                return None
+            quantity = int(value)
+        if len(self._quantities) < 10_000:
+            self._quantities[raw] = quantity
+        return quantity
+
+    def _check_summary_repeat(self, line_no, values):
+        """Settlement fields repeated on a row must agree with the summary."""
+        ok = True
+        for field, raw_summary in zip(
+            const.SUMMARY_FIELDS, self._summary_raw, strict=True
+        ):
+            raw = values[_IDX[field]]
+            if not raw or raw == raw_summary:
+                continue
+            if field == const.F_SETTLEMENT_ID:
+                if raw not in self._other_ids and len(self._other_ids) < 20:
+                    self._other_ids.add(raw)
+                    self._err(
+                        line_no,
+                        field,
+                        f"a second settlement id '{raw}' (the file is for "
+                        f"settlement '{self.header.settlement_id}', line "
+                        f"{self._summary_line}); import one settlement per file.",
+                    )
+                ok = False
+            elif field == const.F_TOTAL:
+                value = self._numbers.parse(raw, line_no, self._col(field))
+                if value is not None and value != self.header.total_amount:
+                    self._err(
+                        line_no,
+                        field,
+                        f"'{raw}' differs from the total amount of the summary "
+                        f"row ({self.header.total_amount}).",
+                    )
+                ok = ok and value is not None and value == self.header.total_amount
+            elif field == const.F_CURRENCY:
+                if raw.strip().upper() != self.header.currency:
+                    self._err(
+                        line_no,
+                        field,
+                        f"currency '{raw}' differs from the settlement currency "
+                        f"{self.header.currency}.",
+                    )
+                    ok = False
+            else:
+                value = self._date(raw, line_no, field)
+                summary_value = getattr(
+                    self.header,
+                    {
+                        const.F_START: "start",
+                        const.F_END: "end",
+                        const.F_DEPOSIT: "deposit_date",
+                    }[field],
+                )
+                if value is None:
+                    ok = False
+                elif value != summary_value:
+                    self._err(
+                        line_no,
+                        field,
+                        f"'{raw}' differs from the summary row ('{raw_summary}').",
+                    )
+                    ok = False
+        return ok
+
+    def _check_totals(self):
+        reported = self.header.total_amount
+        difference = reported - self.total
+        if abs(difference) >= _HALF_CENT:
+            self._err(
+                self._summary_line,
+                const.F_TOTAL,
+                f"the rows add up to {self.total} but the total amount is "
+                f"{reported} (difference {difference.quantize(_CENT)}); the file "
+                "is incomplete or altered.",
+            )
+
+
+def read_settlement(fileobj, **kwargs):
+    """Read a whole (small) settlement file.
+
+    :return: ``(header, rows)``
+    :raise SettlementFileError: when anything is wrong with the file
+    """
+    reader = SettlementReader(fileobj, **kwargs)
+    rows = list(reader)
+    return reader.header, rows
+
+
+def open_text(text, encoding="utf-8"):
+    """Wrap a str as the binary file object the reader expects (tests, demo)."""
+    return io.BytesIO(text.encode(encoding))
