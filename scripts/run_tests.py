@@ -1,0 +1,297 @@
+"""Stages of the test command; called by scripts/test inside its venv.
+
+plain  pytest on tests/ (core/, the client against the sandbox, parsers)
+lint   ruff (check + format) and the blocking pylint-odoo checks
+odoo   when an Odoo 18 server is importable: a throw-away PostgreSQL, the add-on
+       installed with demo data (log checked for warnings), then installed on a
+       second fresh database with --test-enable running its Odoo suite
+
+Each stage prints one line at the end: ran/passed, ran/failed or skipped with
+the reason; the last line totals the test counts.
+"""
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import pgcluster  # noqa: E402
+
+ADDON = "connectbooks_goflow"
+REPORT_XLSX_REQ = "odoo-addon-report_xlsx>=18.0,<18.1"
+LOG_DIR = ROOT / ".local" / "logs"
+
+
+class Stage:
+    def __init__(self, name):
+        self.name = name
+        self.status = "skipped"
+        self.detail = ""
+        self.passed = self.failed = self.skipped = 0
+        self.seconds = 0.0
+
+    def line(self):
+        counts = f"{self.passed} passed, {self.failed} failed"
+        if self.skipped:
+            counts += f", {self.skipped} skipped"
+        head = f"[{self.name}] {self.status}"
+        if self.status == "skipped":
+            return f"{head}: {self.detail}"
+        return f"{head} in {self.seconds:.0f}s: {counts}" + (
+            f" ({self.detail})" if self.detail else ""
+        )
+
+
+def run(cmd, **kwargs):
+    print("+", " ".join(str(c) for c in cmd), flush=True)
+    return subprocess.run(cmd, cwd=ROOT, **kwargs)
+
+
+def stage_plain(stage, pytest_args):
+    start = time.monotonic()
+    proc = run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *pytest_args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    print(proc.stdout, end="")
+    stage.seconds = time.monotonic() - start
+    tail = proc.stdout.strip().splitlines()[-1:] or [""]
+    for count, word in re.findall(r"(\d+) (passed|failed|skipped|errors?)", tail[0]):
+        if word == "passed":
+            stage.passed = int(count)
+        elif word == "skipped":
+            stage.skipped = int(count)
+        else:
+            stage.failed += int(count)
+    if proc.returncode == 5:
+        stage.status, stage.detail = "ran/failed", "pytest collected no test"
+    elif proc.returncode:
+        stage.status = "ran/failed"
+    else:
+        stage.status = "ran/passed"
+
+
+def stage_lint(stage):
+    start = time.monotonic()
+    checks = [
+        ("ruff check", [sys.executable, "-m", "ruff", "check", "."]),
+        ("ruff format", [sys.executable, "-m", "ruff", "format", "--check", "."]),
+        (
+            "pylint-odoo",
+            [
+                sys.executable, "-m", "pylint", "--rcfile=.pylintrc-mandatory",
+                "--score=n", ADDON,
+            ],
+        ),
+    ]
+    failures = []
+    for name, cmd in checks:
+        if run(cmd).returncode:
+            failures.append(name)
+            stage.failed += 1
+        else:
+            stage.passed += 1
+    stage.seconds = time.monotonic() - start
+    stage.status = "ran/failed" if failures else "ran/passed"
+    stage.detail = ("failed: " + ", ".join(failures)) if failures else "ruff, pylint-odoo"
+
+
+def odoo_version():
+    proc = subprocess.run(
+        [sys.executable, "-c", "import odoo.release as r; print(r.version_info[0])"],
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode:
+        return None, (proc.stderr.strip().splitlines() or ["import failed"])[-1]
+    return proc.stdout.strip(), ""
+
+
+def addons_path():
+    """Our repository, the server's own addons folder, and wherever
+    report_xlsx was installed (the odoo.addons namespace)."""
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import os, odoo, odoo.addons as a;"
+            "print(os.path.dirname(os.path.dirname(odoo.__file__)));"
+            "print('\\n'.join(a.__path__))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    lines = proc.stdout.strip().splitlines()
+    paths = [str(ROOT)]
+    community = Path(lines[0]) / "addons"
+    if (community / "web").is_dir():
+        paths.append(str(community))
+    report_xlsx = None
+    for entry in lines[1:]:
+        if (Path(entry) / "report_xlsx").is_dir():
+            report_xlsx = entry
+            if entry not in paths:
+                paths.append(entry)
+    return paths, report_xlsx
+
+
+def odoo_cmd(cluster, db, extra, data_dir):
+    return [
+        sys.executable,
+        "-c",
+        "import sys, odoo.cli; sys.argv[0] = 'odoo'; odoo.cli.main()",
+        "--database", db,
+        "--db_host", cluster.host,
+        "--db_port", str(cluster.port),
+        "--db_user", cluster.user,
+        *(["--db_password", cluster.password] if cluster.password else []),
+        "--data-dir", data_dir,
+        "--http-interface", "127.0.0.1",
+        "--http-port", str(pgcluster.free_port()),
+        "--gevent-port", str(pgcluster.free_port()),
+        "--max-cron-threads", "0",
+        "--stop-after-init",
+        *extra,
+    ]
+
+
+def run_odoo(cmd, log_path):
+    start = time.monotonic()
+    with open(log_path, "w") as log:
+        proc = subprocess.run(
+            cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True
+        )
+    return proc.returncode, log_path.read_text(errors="replace"), time.monotonic() - start
+
+
+LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \d+ (\w+) (\S+) (\S+): ")
+
+
+def bad_lines(text, levels=("WARNING", "ERROR", "CRITICAL")):
+    out = []
+    for line in text.splitlines():
+        match = LOG_LINE.match(line)
+        if match and match.group(1) in levels:
+            out.append(line)
+    return out
+
+
+def stage_odoo(stage, test_tags):
+    version, why = odoo_version()
+    if version is None:
+        stage.detail = f"no Odoo importable by {sys.executable} ({why})"
+        return
+    if version != "18":
+        stage.detail = f"the importable Odoo is version {version}, not 18"
+        return
+    paths, report_xlsx = addons_path()
+    if not report_xlsx:
+        print(f"report_xlsx not found beside Odoo: installing {REPORT_XLSX_REQ}")
+        run([sys.executable, "-m", "pip", "install", "--quiet", REPORT_XLSX_REQ], check=True)
+        paths, report_xlsx = addons_path()
+    start = time.monotonic()
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    cluster = pgcluster.ensure_cluster()
+    data_dir = tempfile.mkdtemp(prefix="cbg-odoo-data-")
+    suffix = f"{os.getpid()}"
+    failures = []
+    try:
+        common = ["--addons-path", ",".join(paths), "--log-level", "info"]
+        # 1. install with demo data: no warning or error in the log
+        db_demo = f"cbg_demo_{suffix}"
+        rc, text, secs = run_odoo(
+            odoo_cmd(cluster, db_demo, [*common, "-i", ADDON], data_dir),
+            LOG_DIR / "odoo-install-demo.log",
+        )
+        bad = bad_lines(text)
+        print(f"install with demo data: {secs:.0f}s, exit {rc}, {len(bad)} warning/error line(s)")
+        for line in bad[:40]:
+            print("  ", line)
+        if rc or bad:
+            failures.append("install with demo")
+        # 2. fresh database without demo, with the add-on's tests
+        db_test = f"cbg_test_{suffix}"
+        rc, text, secs = run_odoo(
+            odoo_cmd(
+                cluster,
+                db_test,
+                [*common, "--without-demo", "all", "-i", ADDON, "--test-enable",
+                 "--test-tags", test_tags],
+                data_dir,
+            ),
+            LOG_DIR / "odoo-tests.log",
+        )
+        bad = bad_lines(text)
+        summaries = re.findall(
+            r"(\d+) failed, (\d+) error\(s\) of (\d+) tests when loading database", text
+        )
+        for line in bad[:80]:
+            print("  ", line)
+        if summaries:
+            failed, errors, total = (int(x) for x in summaries[-1])
+            stage.failed = failed + errors
+            stage.passed = total - failed - errors
+            print(f"odoo tests: {summaries[-1][2]} tests, {failed} failed, {errors} error(s)")
+        else:
+            print("odoo tests: no test summary found in the log")
+            failures.append("no Odoo test ran")
+        if rc or stage.failed or bad:
+            failures.append("odoo suite")
+        for db in (db_demo, db_test):
+            subprocess.run(
+                ["dropdb", "-h", cluster.host, "-p", str(cluster.port), "-U",
+                 cluster.user, "--if-exists", db],
+                capture_output=True,
+            )
+    finally:
+        cluster.stop()
+    stage.seconds = time.monotonic() - start
+    stage.status = "ran/failed" if failures else "ran/passed"
+    stage.detail = "; ".join(failures) if failures else f"logs in {LOG_DIR.relative_to(ROOT)}"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--stages", default="plain,lint,odoo", help="comma-separated subset to run"
+    )
+    parser.add_argument(
+        "--test-tags", default=f"/{ADDON}", help="Odoo --test-tags for the Odoo stage"
+    )
+    parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments")
+    args = parser.parse_args()
+    wanted = args.stages.split(",")
+    stages = [Stage(name) for name in ("plain", "lint", "odoo")]
+    for stage in stages:
+        if stage.name not in wanted:
+            stage.detail = "not asked for (--stages)"
+            continue
+        print(f"\n===== stage {stage.name} =====", flush=True)
+        if stage.name == "plain":
+            stage_plain(stage, args.pytest_args)
+        elif stage.name == "lint":
+            stage_lint(stage)
+        else:
+            stage_odoo(stage, args.test_tags)
+    print("\n===== summary =====")
+    for stage in stages:
+        print(stage.line())
+    passed = sum(s.passed for s in stages if s.name != "lint")
+    failed = sum(s.failed for s in stages if s.name != "lint")
+    skipped = sum(s.skipped for s in stages if s.name != "lint")
+    print(f"total: {passed} passed, {failed} failed, {skipped} skipped")
+    return 1 if any(s.status == "ran/failed" for s in stages) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
