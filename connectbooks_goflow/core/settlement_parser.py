@@ -27,6 +27,7 @@ from operator import itemgetter
 from typing import BinaryIO
 
 from . import settlement_const as const
+from .costing import deposit_check
 
 __all__ = [
     "SettlementFileError",
@@ -39,8 +40,6 @@ __all__ = [
 ]
 
 _UTC = timezone.utc
-_CENT = Decimal("0.01")
-_HALF_CENT = Decimal("0.005")
 
 
 # --- Public types ------------------------------------------------------------
@@ -662,17 +661,34 @@ class SettlementReader:
         self._quantities = {}
         self._short_dates = {}
         self._last_dt = (None, None)
+        self._amounts = self._numbers.cache
+        self._amount_column = self._col(const.F_AMOUNT)
 
     def _data_records(self):
-        """Yield ``(line_no, fields)`` for each data line after the header."""
+        """Yield ``(line_no, values)`` for each line after the header.
+
+        ``values`` is the tuple of :data:`settlement_const.FIELDS`, ``()`` for
+        a blank line, None for a line with the wrong number of fields.
+        """
         line_no = self._line_no
+        values_of = self._values
         if self._delimiter == "\t":
-            split_line = self._split_tab
+            ncols = self._ncols
+            getter = self._getter
             for batch in self._chain_rest():
                 for line in batch:
                     line_no += 1
-                    if line:
-                        yield line_no, split_line(line)
+                    if not line:
+                        continue
+                    if '"' in line:
+                        fields = next(csv.reader([line], delimiter="\t"))
+                    else:
+                        fields = line.split("\t")
+                    if len(fields) == ncols:
+                        fields.append("")
+                        yield line_no, getter(fields)
+                    else:
+                        yield line_no, values_of(line_no, fields)
             self._line_no = line_no
             return
         # CSV: quoted fields may span lines, so the csv module drives.
@@ -684,7 +700,9 @@ class SettlementReader:
                     counter[0] += 1
                     yield line + "\n"
 
-        reader = csv.reader(lines(), delimiter=self._delimiter, strict=True)
+        reader = csv.reader(
+            lines(), delimiter=self._delimiter, strict=True, skipinitialspace=True
+        )
         start = line_no + 1
         while True:
             try:
@@ -693,10 +711,11 @@ class SettlementReader:
                 break
             except csv.Error as exc:
                 self._issues.add(counter[0], None, f"badly quoted field ({exc}).")
+                yield counter[0], None
                 start = counter[0] + 1
                 continue
             if fields:
-                yield start, fields
+                yield start, values_of(start, fields)
             start = counter[0] + 1
         self._line_no = counter[0]
 
@@ -705,25 +724,19 @@ class SettlementReader:
         self._rest = None
         yield from self._lines
 
-    @staticmethod
-    def _split_tab(line):
-        if '"' in line:
-            return next(csv.reader([line], delimiter="\t"))
-        return line.split("\t")
-
     def _read_summary(self):
         self._records = self._data_records()
-        for line_no, fields in self._records:
-            values = self._values(line_no, fields)
+        for line_no, values in self._records:
             if values is None:
                 if self._issues.full:
                     raise _Fatal
                 continue
             if not any(values):
                 continue
-            summary = not values[_IDX[const.F_TRANSACTION_TYPE]] and not values[
-                _IDX[const.F_AMOUNT]
-            ].strip(" ")
+            summary = (
+                not values[_IDX[const.F_TRANSACTION_TYPE]]
+                and not values[_IDX[const.F_AMOUNT]].strip()
+            )
             self._build_header(line_no, values)
             if not summary:
                 self._first_row = (line_no, values)
@@ -737,10 +750,11 @@ class SettlementReader:
         raise _Fatal
 
     def _values(self, line_no, fields):
+        """Pick the fields of a line, checking its length against the header."""
         n = len(fields)
         if n != self._ncols:
             if n < self._min_fields:
-                if n == 1 and not fields[0].strip():
+                if not any(f.strip() for f in fields):
                     return ()
                 self._issues.add(
                     line_no,
@@ -826,10 +840,8 @@ class SettlementReader:
                 row = self._row(line_no, values)
                 if row is not None:
                     yield row
-            values_of = self._values
             row_of = self._row
-            for line_no, fields in self._records:
-                values = values_of(line_no, fields)
+            for line_no, values in self._records:
                 if values:
                     row = row_of(line_no, values)
                     if row is not None:
@@ -900,9 +912,11 @@ class SettlementReader:
         if not amount_raw:
             self._err(line_no, const.F_AMOUNT, "the amount is empty.")
             return None
-        amount = self._numbers.parse(amount_raw, line_no, self._col(const.F_AMOUNT))
+        amount = self._amounts.get(amount_raw)
         if amount is None:
-            return None
+            amount = self._numbers.parse(amount_raw, line_no, self._amount_column)
+            if amount is None:
+                return None
         posted = None
         if posted_raw:
             posted = self._short_dates.get(posted_raw)
@@ -1042,15 +1056,14 @@ class SettlementReader:
         return ok
 
     def _check_totals(self):
-        reported = self.header.total_amount
-        difference = reported - self.total
-        if abs(difference) >= _HALF_CENT:
+        check = deposit_check(self.total, self.header.total_amount)
+        if not check:
             self._err(
                 self._summary_line,
                 const.F_TOTAL,
                 f"the rows add up to {self.total} but the total amount is "
-                f"{reported} (difference {difference.quantize(_CENT)}); the file "
-                "is incomplete or altered.",
+                f"{check.reported_total} (difference {check.difference}); the "
+                "file is incomplete or altered.",
             )
 
 

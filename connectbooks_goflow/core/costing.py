@@ -1,0 +1,356 @@
+"""Costing rules of DESIGN §4, without the database.
+
+Everything here works on :class:`decimal.Decimal`; Odoo floats are converted
+through their shortest ``repr`` (:func:`to_decimal`), so ``0.1`` stays ``0.1``.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from . import settlement_const as const
+
+__all__ = [
+    "BASIS_GOFLOW_AVERAGE",
+    "BASIS_GOFLOW_DEFAULT",
+    "BASIS_NONE",
+    "BASIS_ODOO_AVERAGE",
+    "CostNeed",
+    "DepositCheck",
+    "SyncDecision",
+    "cost_keys",
+    "deposit_check",
+    "line_total",
+    "merge_sync",
+    "prefill_cost",
+    "resolve_refund_cost",
+    "sum_totals",
+    "to_decimal",
+    "weighted_average",
+]
+
+# Pre-fill bases, first available wins (DESIGN §4.3).
+BASIS_GOFLOW_AVERAGE = "goflow_average"
+BASIS_ODOO_AVERAGE = "odoo_average"
+BASIS_GOFLOW_DEFAULT = "goflow_default"
+BASIS_NONE = "none"
+ODOO_AVERAGE_DAYS = 90
+
+# Where a refund's unit cost came from (DESIGN §4.1).
+REFUND_FROM_REFUND = "goflow_refund"
+REFUND_FROM_ORDER = "goflow_order"
+REFUND_MISSING = "none"
+
+# Sources of a cost line (goflow.cost.line.source) that a sync never replaces.
+MANUAL_SOURCES = frozenset({"manual", "average"})
+
+ACTION_KEEP = "keep"
+ACTION_UPDATE = "update"
+ACTION_MISSING = "missing"
+ACTION_TRUEUP = "trueup"
+
+_ZERO = Decimal(0)
+
+
+def to_decimal(value):
+    """Decimal from Decimal, int, str or float (via its shortest repr); None stays."""
+    if value is None or isinstance(value, Decimal):
+        return value
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return Decimal(value)
+
+
+def _positive(value):
+    """The value as a Decimal when it is a usable cost (> 0), else None."""
+    value = to_decimal(value)
+    if value is None or not value.is_finite() or value <= 0:
+        return None
+    return value
+
+
+def _quantum(decimals):
+    return Decimal(1).scaleb(-decimals)
+
+
+# --- 1. What needs a cost ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CostNeed:
+    """One costed event: units of a SKU that left (or came back to) stock.
+
+    ``quantity`` is a positive number of units; ``sign`` tells the direction:
+    +1 goods out (orders, reimbursed lost/damaged stock: debit COGS), -1 goods
+    back (refunds, reversed reimbursements: credit COGS). The COGS amount is
+    ``sign * line_total(quantity, unit_cost)``.
+    """
+
+    kind: str
+    order_id: str
+    adjustment_id: str
+    sku: str
+    quantity: Decimal
+    posted_date: date | None
+    line_numbers: tuple
+    sign: int = 1
+
+    @property
+    def key(self):
+        """The unique key of the cost line (DESIGN §3, goflow.cost.line)."""
+        return (self.kind, self.order_id, self.adjustment_id, self.sku)
+
+    @property
+    def signed_quantity(self):
+        return self.quantity * self.sign
+
+
+def cost_keys(rows):
+    """What in a settlement needs a cost, aggregated per cost-line key.
+
+    Rules (DESIGN §4.1), per ``(kind, order id, adjustment id, SKU)``:
+
+    * **order** rows with a SKU: the units sold, i.e. the sum of the row
+      quantities (the parser counts an item's quantity once). Retrocharges
+      (``Order_Retrocharge``) move no goods and are left out, and so is an
+      order whose rows carry no quantity at all.
+    * **refund** rows with a SKU: the units refunded, as positive units with
+      sign -1. Amazon writes the refunded quantity on refund rows, or 0 (also
+      negative quantities are seen); when every row of the refund leaves it at
+      0, each distinct refunded item (order item code, else merchant
+      adjustment item id, else the SKU itself) counts as one unit.
+    * **adjustment** rows with a SKU and a non-zero quantity (FBA inventory
+      reimbursements, liquidations): units gone when Amazon pays (amount >= 0),
+      units back when it takes the money back (amount < 0, e.g.
+      ``REVERSAL_REIMBURSEMENT``); the net decides the sign, a net of zero needs
+      nothing.
+    * fee, reserve and other rows need no cost.
+
+    :param rows: iterable of ``SettlementRow`` (read once, may be a stream)
+    :return: list of :class:`CostNeed` in order of first appearance
+    """
+    groups = {}
+    for row in rows:
+        kind = row.kind
+        sku = row.sku
+        if not sku or kind not in (
+            const.KIND_ORDER,
+            const.KIND_REFUND,
+            const.KIND_ADJUSTMENT,
+        ):
+            continue
+        if row.transaction_type.lower() in const.NO_GOODS_TRANSACTION_TYPES:
+            continue
+        key = (kind, row.order_id, row.adjustment_id, sku)
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = [0, row.posted_date, [], set()]
+        quantity = row.quantity
+        if kind == const.KIND_ADJUSTMENT:
+            quantity = abs(quantity) * (-1 if row.amount < 0 else 1)
+        elif kind == const.KIND_REFUND:
+            quantity = abs(quantity)
+            group[3].add(row.order_item_code or row.merchant_adjustment_item_id or sku)
+        group[0] += quantity
+        posted = row.posted_date
+        if posted is not None and (group[1] is None or posted < group[1]):
+            group[1] = posted
+        group[2].append(row.line_no)
+    needs = []
+    for (kind, order_id, adjustment_id, sku), group in groups.items():
+        units, posted, lines, refunded_items = group
+        if kind == const.KIND_REFUND:
+            units = units or len(refunded_items)
+            sign = -1
+        elif kind == const.KIND_ADJUSTMENT:
+            sign = -1 if units < 0 else 1
+            units = abs(units)
+        else:
+            sign = 1
+            units = abs(units)
+        if not units:
+            continue
+        needs.append(
+            CostNeed(
+                kind=kind,
+                order_id=order_id,
+                adjustment_id=adjustment_id,
+                sku=sku,
+                quantity=Decimal(units),
+                posted_date=posted,
+                line_numbers=tuple(lines),
+                sign=sign,
+            )
+        )
+    return needs
+
+
+# --- 3. Current average cost (the pre-fill) ----------------------------------
+
+
+def weighted_average(costs: Iterable, decimals=None):
+    """Quantity-weighted average unit cost of ``(quantity, unit_cost)`` pairs.
+
+    Pairs without a usable cost (None, 0, negative) or with a quantity <= 0
+    are left out.
+
+    :param decimals: round the result (half up) to this many places
+    :return: Decimal, or None when no quantity is left
+    """
+    total_quantity = _ZERO
+    total_cost = _ZERO
+    for quantity, unit_cost in costs:
+        quantity = to_decimal(quantity)
+        unit_cost = _positive(unit_cost)
+        if unit_cost is None or quantity is None or quantity <= 0:
+            continue
+        total_quantity += quantity
+        total_cost += quantity * unit_cost
+    if not total_quantity:
+        return None
+    average = total_cost / total_quantity
+    if decimals is not None:
+        average = average.quantize(_quantum(decimals), rounding=ROUND_HALF_UP)
+    return average
+
+
+def prefill_cost(
+    goflow_average,
+    odoo_average,
+    odoo_average_count,
+    goflow_default,
+    *,
+    days=ODOO_AVERAGE_DAYS,
+):
+    """The unit cost proposed to the person resolving a missing cost.
+
+    First available wins (DESIGN §4.3): Goflow's current average for the SKU;
+    the average of costs already known in Odoo (``odoo_average`` over
+    ``odoo_average_count`` costs of the last ``days`` days); Goflow's product
+    default cost; else nothing. Zero or negative values are not available.
+
+    :return: ``(unit_cost or None, basis_code, basis_text)``
+    """
+    value = _positive(goflow_average)
+    if value is not None:
+        return value, BASIS_GOFLOW_AVERAGE, "Goflow average cost"
+    value = _positive(odoo_average)
+    if value is not None and (odoo_average_count or 0) > 0:
+        count = int(odoo_average_count)
+        noun = "cost" if count == 1 else "costs"
+        return value, BASIS_ODOO_AVERAGE, f"average of {count} {noun}, last {days} days"
+    value = _positive(goflow_default)
+    if value is not None:
+        return value, BASIS_GOFLOW_DEFAULT, "Goflow default cost"
+    return None, BASIS_NONE, "no cost known: enter it"
+
+
+# --- Refunds -----------------------------------------------------------------
+
+
+def resolve_refund_cost(refund_unit_cost, original_order_unit_cost):
+    """Unit cost of goods coming back: Goflow's refund cost, else the order's.
+
+    :return: ``(unit_cost or None, source)`` with source ``"goflow_refund"``,
+        ``"goflow_order"`` or ``"none"``
+    """
+    value = _positive(refund_unit_cost)
+    if value is not None:
+        return value, REFUND_FROM_REFUND
+    value = _positive(original_order_unit_cost)
+    if value is not None:
+        return value, REFUND_FROM_ORDER
+    return None, REFUND_MISSING
+
+
+# --- 2, 4, 5. Missing, manual wins, late costs -------------------------------
+
+
+@dataclass(frozen=True)
+class SyncDecision:
+    """What a sync does to one cost line.
+
+    ``action``: ``keep`` (leave the line as it is), ``update`` (write
+    ``unit_cost``, source goflow, state costed), ``missing`` (state missing,
+    no cost), ``trueup`` (the COGS is posted: record ``unit_cost`` as the
+    pending true-up value, the entry for the difference comes later).
+    """
+
+    action: str
+    unit_cost: Decimal | None
+    reason: str = ""
+
+
+def merge_sync(
+    existing_state, existing_source, existing_unit_cost, new_goflow_cost, posted
+):
+    """Merge a cost from a Goflow sync into an existing cost line.
+
+    * A cost set by a person (source ``manual`` or ``average``) is never
+      replaced (DESIGN §4.4).
+    * Goflow giving no cost, 0 or a negative value means *missing* (§4.2); a
+      line that already has a cost keeps it.
+    * A new cost on a line whose COGS is not posted updates it; on a posted
+      line (including one posted with an ``estimate``) it becomes a true-up
+      (§4.5). The same cost as today changes nothing.
+
+    :param existing_state: ``"missing"``, ``"costed"`` or None (new line)
+    :param existing_source: ``goflow``, ``manual``, ``average``, ``estimate``
+        or None
+    :param posted: whether the line's COGS entry is posted
+    :return: :class:`SyncDecision`
+    """
+    current = _positive(existing_unit_cost)
+    if existing_source in MANUAL_SOURCES:
+        return SyncDecision(ACTION_KEEP, current, "set by a person")
+    new = _positive(new_goflow_cost)
+    if new is None:
+        if current is not None and existing_state != "missing":
+            return SyncDecision(ACTION_KEEP, current, "Goflow has no cost now")
+        return SyncDecision(ACTION_MISSING, None, "Goflow has no cost")
+    if current is not None and new == current and existing_state != "missing":
+        return SyncDecision(ACTION_KEEP, current, "unchanged")
+    if posted:
+        return SyncDecision(ACTION_TRUEUP, new, "cost arrived after posting")
+    return SyncDecision(ACTION_UPDATE, new, "cost from Goflow")
+
+
+# --- 6. Money ----------------------------------------------------------------
+
+
+def line_total(quantity, unit_cost, decimals=2):
+    """``quantity * unit_cost`` rounded half up to the currency's decimals."""
+    value = to_decimal(quantity) * to_decimal(unit_cost)
+    return value.quantize(_quantum(decimals), rounding=ROUND_HALF_UP)
+
+
+def sum_totals(totals, decimals=2):
+    """Sum of already rounded line totals (an entry total equals its lines)."""
+    result = sum((to_decimal(t) for t in totals), _ZERO)
+    return result.quantize(_quantum(decimals), rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class DepositCheck:
+    """Σ amounts of the rows against the deposit the file reports."""
+
+    balanced: bool
+    rows_total: Decimal
+    reported_total: Decimal
+    difference: Decimal  # reported - rows, rounded to the currency
+
+    def __bool__(self):
+        return self.balanced
+
+
+def deposit_check(rows_total, reported_total, decimals=2):
+    """Do the rows add up to the reported total, to the currency's unit?
+
+    :return: :class:`DepositCheck` (truthy when balanced)
+    """
+    rows_total = to_decimal(rows_total)
+    reported_total = to_decimal(reported_total)
+    quantum = _quantum(decimals)
+    difference = (reported_total - rows_total).quantize(quantum, rounding=ROUND_HALF_UP)
+    return DepositCheck(not difference, rows_total, reported_total, difference)
