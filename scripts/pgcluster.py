@@ -32,7 +32,9 @@ class Cluster:
     def stop(self):
         if not self.datadir:
             return
-        _as_postgres([_pg_bin("pg_ctl"), "-D", self.datadir, "-m", "fast", "-w", "stop"])
+        _as_postgres(
+            [_pg_bin("pg_ctl"), "-D", self.datadir, "-m", "fast", "-w", "stop"]
+        )
         if self.temporary:
             shutil.rmtree(self.datadir, ignore_errors=True)
         self.datadir = None
@@ -65,12 +67,16 @@ def free_port():
 
 def _answers(host, port, user, password=None):
     try:
-        import psycopg2
+        import psycopg2  # noqa: PLC0415 (only there where Odoo is)
     except ImportError:
         return False
     try:
         conn = psycopg2.connect(
-            host=host, port=port, user=user, password=password, dbname="postgres",
+            host=host,
+            port=port,
+            user=user,
+            password=password,
+            dbname="postgres",
             connect_timeout=3,
         )
     except Exception:
@@ -85,8 +91,18 @@ def _start(datadir, port, temporary):
         os.chown(datadir, owner.pw_uid, owner.pw_gid)
     if not os.path.exists(os.path.join(datadir, "PG_VERSION")):
         _as_postgres(
-            [_pg_bin("initdb"), "-D", datadir, "-U", "postgres", "-A", "trust",
-             "-E", "UTF8", "--locale=C.UTF-8"]
+            [
+                _pg_bin("initdb"),
+                "-D",
+                datadir,
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            ]
         )
     options = (
         f"-c listen_addresses=127.0.0.1 -c port={port} "
@@ -95,13 +111,38 @@ def _start(datadir, port, temporary):
         "-c shared_buffers=256MB -c max_connections=100"
     )
     _as_postgres(
-        [_pg_bin("pg_ctl"), "-D", datadir, "-o", options, "-l",
-         os.path.join(datadir, "server.log"), "-w", "-t", "60", "start"]
+        [
+            _pg_bin("pg_ctl"),
+            "-D",
+            datadir,
+            "-o",
+            options,
+            "-l",
+            os.path.join(datadir, "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        ]
     )
-    cluster = Cluster("127.0.0.1", port, ODOO_ROLE, datadir=datadir, temporary=temporary)
-    psql = [_pg_bin("psql"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres",
-            "-d", "postgres", "-tAc"]
-    exists = _as_postgres([*psql, f"SELECT 1 FROM pg_roles WHERE rolname='{ODOO_ROLE}'"])
+    cluster = Cluster(
+        "127.0.0.1", port, ODOO_ROLE, datadir=datadir, temporary=temporary
+    )
+    psql = [
+        _pg_bin("psql"),
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "-U",
+        "postgres",
+        "-d",
+        "postgres",
+        "-tAc",
+    ]
+    exists = _as_postgres(
+        [*psql, f"SELECT 1 FROM pg_roles WHERE rolname='{ODOO_ROLE}'"]
+    )
     if not exists.stdout.strip():
         _as_postgres([*psql, f"CREATE ROLE {ODOO_ROLE} SUPERUSER LOGIN"])
     return cluster

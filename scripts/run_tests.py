@@ -88,8 +88,12 @@ def stage_lint(stage):
         (
             "pylint-odoo",
             [
-                sys.executable, "-m", "pylint", "--rcfile=.pylintrc-mandatory",
-                "--score=n", ADDON,
+                sys.executable,
+                "-m",
+                "pylint",
+                "--rcfile=.pylintrc-mandatory",
+                "--score=n",
+                ADDON,
             ],
         ),
     ]
@@ -102,7 +106,9 @@ def stage_lint(stage):
             stage.passed += 1
     stage.seconds = time.monotonic() - start
     stage.status = "ran/failed" if failures else "ran/passed"
-    stage.detail = ("failed: " + ", ".join(failures)) if failures else "ruff, pylint-odoo"
+    stage.detail = (
+        ("failed: " + ", ".join(failures)) if failures else "ruff, pylint-odoo"
+    )
 
 
 def odoo_version():
@@ -150,16 +156,25 @@ def odoo_cmd(cluster, db, extra, data_dir):
         sys.executable,
         "-c",
         "import sys, odoo.cli; sys.argv[0] = 'odoo'; odoo.cli.main()",
-        "--database", db,
-        "--db_host", cluster.host,
-        "--db_port", str(cluster.port),
-        "--db_user", cluster.user,
+        "--database",
+        db,
+        "--db_host",
+        cluster.host,
+        "--db_port",
+        str(cluster.port),
+        "--db_user",
+        cluster.user,
         *(["--db_password", cluster.password] if cluster.password else []),
-        "--data-dir", data_dir,
-        "--http-interface", "127.0.0.1",
-        "--http-port", str(pgcluster.free_port()),
-        "--gevent-port", str(pgcluster.free_port()),
-        "--max-cron-threads", "0",
+        "--data-dir",
+        data_dir,
+        "--http-interface",
+        "127.0.0.1",
+        "--http-port",
+        str(pgcluster.free_port()),
+        "--gevent-port",
+        str(pgcluster.free_port()),
+        "--max-cron-threads",
+        "0",
         "--stop-after-init",
         *extra,
     ]
@@ -171,7 +186,11 @@ def run_odoo(cmd, log_path):
         proc = subprocess.run(
             cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True
         )
-    return proc.returncode, log_path.read_text(errors="replace"), time.monotonic() - start
+    return (
+        proc.returncode,
+        log_path.read_text(errors="replace"),
+        time.monotonic() - start,
+    )
 
 
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \d+ (\w+) (\S+) (\S+): ")
@@ -197,7 +216,10 @@ def stage_odoo(stage, test_tags):
     paths, report_xlsx = addons_path()
     if not report_xlsx:
         print(f"report_xlsx not found beside Odoo: installing {REPORT_XLSX_REQ}")
-        run([sys.executable, "-m", "pip", "install", "--quiet", REPORT_XLSX_REQ], check=True)
+        run(
+            [sys.executable, "-m", "pip", "install", "--quiet", REPORT_XLSX_REQ],
+            check=True,
+        )
         paths, report_xlsx = addons_path()
     start = time.monotonic()
     LOG_DIR.mkdir(parents=True, exist_ok=True)
@@ -214,7 +236,10 @@ def stage_odoo(stage, test_tags):
             LOG_DIR / "odoo-install-demo.log",
         )
         bad = bad_lines(text)
-        print(f"install with demo data: {secs:.0f}s, exit {rc}, {len(bad)} warning/error line(s)")
+        print(
+            f"install with demo data: {secs:.0f}s, exit {rc}, "
+            f"{len(bad)} warning/error line(s)"
+        )
         for line in bad[:40]:
             print("  ", line)
         if rc or bad:
@@ -225,8 +250,16 @@ def stage_odoo(stage, test_tags):
             odoo_cmd(
                 cluster,
                 db_test,
-                [*common, "--without-demo", "all", "-i", ADDON, "--test-enable",
-                 "--test-tags", test_tags],
+                [
+                    *common,
+                    "--without-demo",
+                    "all",
+                    "-i",
+                    ADDON,
+                    "--test-enable",
+                    "--test-tags",
+                    test_tags,
+                ],
                 data_dir,
             ),
             LOG_DIR / "odoo-tests.log",
@@ -241,7 +274,7 @@ def stage_odoo(stage, test_tags):
             failed, errors, total = (int(x) for x in summaries[-1])
             stage.failed = failed + errors
             stage.passed = total - failed - errors
-            print(f"odoo tests: {summaries[-1][2]} tests, {failed} failed, {errors} error(s)")
+            print(f"odoo tests: {total} tests, {failed} failed, {errors} error(s)")
         else:
             print("odoo tests: no test summary found in the log")
             failures.append("no Odoo test ran")
@@ -249,15 +282,26 @@ def stage_odoo(stage, test_tags):
             failures.append("odoo suite")
         for db in (db_demo, db_test):
             subprocess.run(
-                ["dropdb", "-h", cluster.host, "-p", str(cluster.port), "-U",
-                 cluster.user, "--if-exists", db],
+                [
+                    "dropdb",
+                    "-h",
+                    cluster.host,
+                    "-p",
+                    str(cluster.port),
+                    "-U",
+                    cluster.user,
+                    "--if-exists",
+                    db,
+                ],
                 capture_output=True,
             )
     finally:
         cluster.stop()
     stage.seconds = time.monotonic() - start
     stage.status = "ran/failed" if failures else "ran/passed"
-    stage.detail = "; ".join(failures) if failures else f"logs in {LOG_DIR.relative_to(ROOT)}"
+    stage.detail = (
+        "; ".join(failures) if failures else f"logs in {LOG_DIR.relative_to(ROOT)}"
+    )
 
 
 def main():

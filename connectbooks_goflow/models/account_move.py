@@ -34,9 +34,7 @@ class AccountMove(models.Model):
         )
         for move in self:
             move.goflow_cost_line_count = sum(
-                count
-                for line, count in counts.items()
-                if line.move_id == move
+                count for line, count in counts.items() if line.move_id == move
             )
 
     def action_view_goflow_cost_lines(self):

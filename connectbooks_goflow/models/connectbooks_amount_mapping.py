@@ -70,8 +70,12 @@ class ConnectbooksAmountMapping(models.Model):
                 )
 
     @api.constrains(
-        "marketplace", "store_id", "transaction_type", "amount_type",
-        "amount_description", "active",
+        "marketplace",
+        "store_id",
+        "transaction_type",
+        "amount_type",
+        "amount_description",
+        "active",
     )
     def _check_unique_rule(self):
         for mapping in self.filtered("active"):

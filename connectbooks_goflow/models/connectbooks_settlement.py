@@ -109,7 +109,8 @@ class ConnectbooksSettlement(models.Model):
     @api.depends("store_id.name", "settlement_ref")
     def _compute_name(self):
         for settlement in self:
-            settlement.name = f"{settlement.store_id.name or ''} {settlement.settlement_ref or ''}".strip()
+            parts = (settlement.store_id.name, settlement.settlement_ref)
+            settlement.name = " ".join(part for part in parts if part)
 
     @api.depends("line_ids.amount", "total_amount", "currency_id")
     def _compute_line_total(self):
@@ -180,7 +181,9 @@ class ConnectbooksSettlement(models.Model):
                     "Unmapped transaction (%(count)s)", count=settlement.unmapped_count
                 )
             elif settlement.missing_count:
-                status = _("Item missing cost (%(count)s)", count=settlement.missing_count)
+                status = _(
+                    "Item missing cost (%(count)s)", count=settlement.missing_count
+                )
             elif settlement.cost_status == "not_synced":
                 status = _("Costs not synced")
             else:
@@ -242,8 +245,10 @@ class ConnectbooksSettlement(models.Model):
         refs = [ref for _store, ref in keys if ref]
         if not refs:
             return
-        existing = self.sudo().with_context(active_test=False).search(
-            [("settlement_ref", "in", refs)]
+        existing = (
+            self.sudo()
+            .with_context(active_test=False)
+            .search([("settlement_ref", "in", refs)])
         )
         for settlement in existing:
             if (settlement.store_id.id, settlement.settlement_ref) in keys:

@@ -167,4 +167,3 @@ class ConnectbooksStore(models.Model):
         action["domain"] = [("store_id", "=", self.id)]
         action["context"] = {"default_store_id": self.id}
         return action
-

@@ -4,6 +4,8 @@ from urllib.parse import urlsplit
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
+from ..core.goflow_client import GoflowClient, GoflowError
+
 
 class GoflowConnection(models.Model):
     _name = "goflow.connection"
@@ -107,8 +109,6 @@ class GoflowConnection(models.Model):
 
     def action_test_connection(self):
         self.ensure_one()
-        from ..core.goflow_client import GoflowError
-
         try:
             result = self._goflow_client().test_connection()
         except GoflowError as error:
@@ -147,8 +147,6 @@ class GoflowConnection(models.Model):
         :return: a :class:`~..core.goflow_client.GoflowClient`
         """
         self.ensure_one()
-        from ..core.goflow_client import GoflowClient
-
         secret = self.sudo()
         if not secret.api_token:
             raise UserError(

@@ -28,9 +28,7 @@ class GoflowCostLine(models.Model):
     settlement_id = fields.Many2one(
         "connectbooks.settlement", required=True, ondelete="cascade", index=True
     )
-    store_id = fields.Many2one(
-        related="settlement_id.store_id", store=True, index=True
-    )
+    store_id = fields.Many2one(related="settlement_id.store_id", store=True, index=True)
     company_id = fields.Many2one(
         "res.company", related="settlement_id.company_id", store=True, index=True
     )

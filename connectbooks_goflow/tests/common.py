@@ -96,7 +96,9 @@ class ConnectbooksCase(TransactionCase):
                 "clearing_account_id": acc(
                     company, "CBG100", "Marketplace clearing", "asset_current"
                 ).id,
-                "cogs_account_id": acc(company, "CBG500", "COGS", "expense_direct_cost").id,
+                "cogs_account_id": acc(
+                    company, "CBG500", "COGS", "expense_direct_cost"
+                ).id,
                 "inventory_account_id": acc(
                     company, "CBG130", "Inventory", "asset_current"
                 ).id,

@@ -8,7 +8,9 @@ from .common import ConnectbooksCase
 class TestSecurity(ConnectbooksCase):
     def test_token_hidden_from_bookkeeper(self):
         connection = self.connection_a.with_user(self.bookkeeper)
-        self.assertEqual(connection.name, "Goflow A", msg="the connection itself is readable")
+        self.assertEqual(
+            connection.name, "Goflow A", msg="the connection itself is readable"
+        )
         with self.assertRaises(AccessError, msg="a bookkeeper must not read the token"):
             connection.read(["api_token"])
         with self.assertRaises(AccessError, msg="nor the beta contact e-mail"):

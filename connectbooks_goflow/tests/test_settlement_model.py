@@ -43,8 +43,13 @@ class TestSettlementModel(ConnectbooksCase):
         settlement = self._make_settlement(self.store_a, ref="ST-1")
         self.assertEqual(settlement.cost_status, "complete", msg="nothing to cost")
         line = self.env["goflow.cost.line"].create(
-            {"settlement_id": settlement.id, "kind": "order", "order_ref": "1",
-             "sku": "S", "quantity": 2}
+            {
+                "settlement_id": settlement.id,
+                "kind": "order",
+                "order_ref": "1",
+                "sku": "S",
+                "quantity": 2,
+            }
         )
         self.assertEqual(settlement.cost_status, "not_synced")
         line.write({"synced_at": "2025-01-01 00:00:00"})
@@ -53,7 +58,9 @@ class TestSettlementModel(ConnectbooksCase):
         self.assertEqual(settlement.export_status, "Item missing cost (1)")
         line.write({"state": "costed", "unit_cost": 1.005, "source": "goflow"})
         self.assertEqual(settlement.cost_status, "complete")
-        self.assertAlmostEqual(line.total_cost, 2.01, msg="2 x 1.005 rounded by currency")
+        self.assertAlmostEqual(
+            line.total_cost, 2.01, msg="2 x 1.005 rounded by currency"
+        )
 
     def test_posted_settlement_cannot_be_deleted(self):
         settlement = self._make_settlement(self.store_a, ref="DEL-1")
