@@ -816,7 +816,9 @@ class GoflowClient:
 
     def _error(self, cls, message, **kwargs):
         """Build an error, making sure the token cannot be in its text."""
-        return cls(message.replace(self._token, "***"), **kwargs)
+        if len(self._token) >= const.MIN_REDACTED_TOKEN_LENGTH:
+            message = message.replace(self._token, "***")
+        return cls(message, **kwargs)
 
     @staticmethod
     def _check_batch_size(batch_size):
@@ -938,7 +940,7 @@ class GoflowClient:
                 requests.exceptions.ChunkedEncodingError,
             ) as exc:
                 failures += 1
-                reason = f"closed the connection ({type(exc).__name__})"
+                reason = self._connection_problem(exc)
                 self._retry_or_raise(failures, what, reason, None, exc)
                 continue
             except requests.RequestException as exc:
@@ -976,6 +978,15 @@ class GoflowClient:
                     status=status,
                 )
             return response
+
+    def _connection_problem(self, exc):
+        text = str(exc)
+        if "new connection" in text or "esolution" in text or "resolve" in text:
+            return (
+                f"could not be reached at {self._base_parts.hostname} (check the "
+                "subdomain and this server's internet access)"
+            )
+        return f"closed the connection ({type(exc).__name__})"
 
     def _retry_or_raise(self, failures, what, reason, retry_after, exc, status=None):
         if failures > self._max_retries:

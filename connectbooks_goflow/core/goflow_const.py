@@ -86,6 +86,9 @@ MAX_RETRY_AFTER_SECONDS = 300.0
 # sees them with network jitter, never counts more than N in a minute.
 RATE_LIMIT_SAFETY = 1.002
 SECONDS_PER_MINUTE = 60.0
+# Ours: a token shorter than this is a test value; masking it in messages would
+# mangle every word containing it (real Goflow tokens are much longer).
+MIN_REDACTED_TOKEN_LENGTH = 6
 
 # 5xx answers that are worth retrying: every 5xx (S4 retries on server errors).
 SERVER_ERROR_MIN = 500

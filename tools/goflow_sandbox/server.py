@@ -378,7 +378,10 @@ class SandboxServer:
         self.ignored_filters = set()
         self.verbose = verbose
         self.clock = clock
+        # (monotonic arrival time, method, path, raw query, status); the
+        # status is 0 while the answer is being prepared, -1 when none is sent.
         self.requests = []
+        self._requests_lock = threading.Lock()
         self._random = random.Random(seed)
         self._random_lock = threading.Lock()
         self._script = collections.deque()
@@ -411,7 +414,7 @@ class SandboxServer:
         """Serve in a background thread; returns self."""
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.1},
+            kwargs={"poll_interval": 0.05},
             name="goflow-sandbox",
             daemon=True,
         )
@@ -420,7 +423,7 @@ class SandboxServer:
 
     def serve_forever(self):
         """Serve in the calling thread until :meth:`stop`."""
-        self._httpd.serve_forever(poll_interval=0.1)
+        self._httpd.serve_forever(poll_interval=0.05)
 
     def stop(self):
         """Stop serving and drop open connections."""
@@ -457,7 +460,8 @@ class SandboxServer:
 
         Each item: an HTTP status (JSON ``message`` body); a dict with
         ``status``, ``body`` (bytes, text or JSON-able) and ``headers``; or
-        ``"reset"`` to drop the connection with a TCP reset.
+        ``"reset"`` to drop the connection with a TCP reset; or
+        ``{"delay_ms": n}`` to answer normally after n milliseconds.
         """
         with self._script_lock:
             self._script.extend(responses)
@@ -516,18 +520,23 @@ class SandboxServer:
     # -- request handling --
 
     def _handle(self, handler, allowed=True):
-        arrived = self.clock()
         path, _sep, raw_query = handler.path.partition("?")
-        status = 0
+        record = RecordedRequest(self.clock(), handler.command, path, raw_query, 0)
+        with self._requests_lock:
+            handler.sandbox_record = len(self.requests)
+            self.requests.append(record)
         try:
-            status = self._answer(handler, path, raw_query, allowed)
-        except _Abort:
-            status = -1
-            raise
+            self._answer(handler, path, raw_query, allowed)
         finally:
-            self.requests.append(
-                RecordedRequest(arrived, handler.command, path, raw_query, status)
-            )
+            self._record(handler, -1)  # no answer was sent (reset, crash)
+
+    def _record(self, handler, status):
+        """Set the status of the request, before its answer leaves."""
+        index = handler.sandbox_record
+        if index is not None:
+            handler.sandbox_record = None
+            with self._requests_lock:
+                self.requests[index] = self.requests[index]._replace(status=status)
 
     def _answer(self, handler, path, raw_query, allowed):
         scripted = None
@@ -536,6 +545,10 @@ class SandboxServer:
                 scripted = self._script.popleft()
         if self.latency_ms:
             time.sleep(self.latency_ms / 1000.0)
+        if isinstance(scripted, dict) and "status" not in scripted:
+            # {"delay_ms": n}: a slow answer, then the normal one.
+            time.sleep(scripted.get("delay_ms", 0) / 1000.0)
+            scripted = None
         if scripted is not None:
             return self._scripted(handler, scripted)
         if not allowed:
@@ -604,6 +617,7 @@ class SandboxServer:
                     stream.close()
                 except (OSError, ValueError):
                     pass
+            self._record(handler, -1)
             connection.close()
             raise _Abort()
         if isinstance(item, int):
@@ -714,5 +728,6 @@ class SandboxServer:
         if handler.close_connection:
             lines.append("Connection: close")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        self._record(handler, status)
         handler.wfile.write(head + body)
         return status

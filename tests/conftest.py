@@ -1,0 +1,82 @@
+"""Shared fixtures of the plain suite.
+
+Goflow sandbox: real HTTP servers on 127.0.0.1 (port 0 = a free port), one per
+test that asks, stopped after it. Nothing here mocks the network.
+"""
+
+import pytest
+
+from connectbooks_goflow.core.goflow_client import GoflowClient
+from tools.goflow_sandbox.dataset import Dataset, build_dataset
+from tools.goflow_sandbox.server import SandboxServer
+
+SANDBOX_TOKEN = "sandbox-test-token-4f1c9a"
+
+
+class SleepRecorder:
+    """A ``sleep`` that records the waits instead of waiting."""
+
+    def __init__(self):
+        self.waits = []
+
+    def __call__(self, seconds):
+        self.waits.append(seconds)
+
+
+@pytest.fixture
+def goflow_dataset():
+    """A small seeded dataset (60 orders over 25 SKUs); fresh per test."""
+    return build_dataset(orders=60, skus=25, seed=11)
+
+
+@pytest.fixture
+def sandbox_factory():
+    """``make(dataset=None, **options)`` -> a started :class:`SandboxServer`."""
+    servers = []
+
+    def make(dataset=None, **options):
+        if dataset is None:
+            dataset = build_dataset(orders=60, skus=25, seed=11)
+        elif isinstance(dataset, dict):
+            dataset = Dataset.from_dict(dataset)
+        options.setdefault("token", SANDBOX_TOKEN)
+        server = SandboxServer(dataset, host="127.0.0.1", port=0, **options)
+        servers.append(server)
+        return server.start()
+
+    yield make
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def sandbox(sandbox_factory, goflow_dataset):
+    """A sandbox serving ``goflow_dataset`` with default knobs."""
+    return sandbox_factory(goflow_dataset)
+
+
+@pytest.fixture
+def sleeps():
+    """A fake ``sleep`` recording the waits (``sleeps.waits``)."""
+    return SleepRecorder()
+
+
+@pytest.fixture
+def client_factory(sleeps):
+    """``make(server, **options)`` -> a :class:`GoflowClient` on the sandbox.
+
+    Defaults keep tests fast: the fake ``sleep`` fixture, short timeouts.
+    """
+    clients = []
+
+    def make(server, **options):
+        token = options.pop("token", server.token)
+        options.setdefault("sleep", sleeps)
+        options.setdefault("timeout", (2.0, 5.0))
+        client = GoflowClient(token, base_url=server.url, **options)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
