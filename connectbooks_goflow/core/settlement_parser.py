@@ -182,6 +182,12 @@ class _Issues:
     def full(self):
         return self.count >= const.MAX_KEPT_ISSUES
 
+    def stop(self, line):
+        self.count += 1
+        self.kept.append(
+            SettlementIssue(line, None, "Reading stopped here: too many problems.")
+        )
+
 
 class _Fatal(Exception):
     """Reading cannot go on; the issues collected so far are raised."""
@@ -426,51 +432,52 @@ class _Numbers:
         if s and s[0] in "+-":
             sign = "-" if s[0] == "-" else ""
             s = s[1:]
-        if not s:
-            return None, False
         dots = s.count(".")
         commas = s.count(",")
-        ambiguous = False
+        evidence = None  # the decimal separator this value shows
+        ambiguous = None  # the separator of a "1,234"-like value
         if dots and commas:
-            dec = "." if s.rfind(".") > s.rfind(",") else ","
-            thousands = "," if dec == "." else "."
-            if s.count(dec) != 1:
+            evidence = "." if s.rfind(".") > s.rfind(",") else ","
+            thousands = "," if evidence == "." else "."
+            if s.count(evidence) != 1:
                 return None, False
-            whole, frac = s.split(dec)
+            whole, frac = s.split(evidence)
             whole = _ungroup(whole, thousands)
-            self._evidence(dec, raw, line, column)
         elif dots or commas:
             sep = "." if dots else ","
             parts = s.split(sep)
             if len(parts) > 2:
                 whole, frac = _ungroup(s, sep), ""
-                self._evidence("," if sep == "." else ".", raw, line, column)
+                evidence = "," if sep == "." else "."
             else:
                 whole, frac = parts
                 if not whole and frac:
                     whole = "0"
                 if len(frac) == 3 and 0 < len(whole) <= 3 and whole != "0":
-                    ambiguous = True
-                    style = self.style
-                    if style is None:
-                        if len(self._pending) < const.MAX_LISTED_ISSUES:
-                            self._pending.append((line, column, raw))
-                        style = "."
-                    if style != sep:
-                        whole, frac = whole + frac, ""
+                    ambiguous = sep
                 else:
-                    self._evidence(sep, raw, line, column)
+                    evidence = sep
         else:
             whole, frac = s, ""
         if (
-            whole is None
+            not whole
             or not (whole.isascii() and whole.isdigit())
             or (frac and not (frac.isascii() and frac.isdigit()))
             or len(whole) > const.MAX_AMOUNT_DIGITS
         ):
             return None, False
+        if evidence:
+            self._evidence(evidence, raw, line, column)
+        elif ambiguous:
+            style = self.style
+            if style is None:
+                if len(self._pending) < const.MAX_LISTED_ISSUES:
+                    self._pending.append((line, column, raw))
+                style = "."
+            if style != ambiguous:
+                whole, frac = whole + frac, ""
         text = f"{sign}{whole}.{frac}" if frac else f"{sign}{whole}"
-        return Decimal(text), ambiguous
+        return Decimal(text), ambiguous is not None
 
 
 def _ungroup(whole, sep):
@@ -700,9 +707,7 @@ class SettlementReader:
                     counter[0] += 1
                     yield line + "\n"
 
-        reader = csv.reader(
-            lines(), delimiter=self._delimiter, strict=True, skipinitialspace=True
-        )
+        reader = csv.reader(lines(), delimiter=self._delimiter, strict=True)
         start = line_no + 1
         while True:
             try:
@@ -715,7 +720,8 @@ class SettlementReader:
                 start = counter[0] + 1
                 continue
             if fields:
-                yield start, values_of(start, fields)
+                # Hand-made CSV often has "a, b": values are trimmed.
+                yield start, values_of(start, [f.strip() for f in fields])
             start = counter[0] + 1
         self._line_no = counter[0]
 
@@ -763,7 +769,7 @@ class SettlementReader:
                     "it is cut short (truncated file?) or a separator is missing.",
                 )
                 return None
-            if n > self._ncols and any(f.strip() for f in fields[self._ncols :]):
+            if n > self._ncols:
                 self._issues.add(
                     line_no,
                     None,
@@ -850,9 +856,7 @@ class SettlementReader:
                 elif values is not None:
                     continue  # blank line
                 if issues.full:
-                    issues.add(
-                        line_no, None, "Reading stopped here: too many problems."
-                    )
+                    issues.stop(line_no)
                     break
             else:
                 self._check_totals()
@@ -904,44 +908,46 @@ class SettlementReader:
             self._err(
                 line_no, const.F_TRANSACTION_TYPE, "the transaction type is empty."
             )
-            return None
+            ok = False
         kind_key = (ttype, amount_type, amount_description)
         kind = self._kinds.get(kind_key)
         if kind is None:
             kind = self._kinds[kind_key] = classify(*kind_key)
-        if not amount_raw:
-            self._err(line_no, const.F_AMOUNT, "the amount is empty.")
-            return None
         amount = self._amounts.get(amount_raw)
         if amount is None:
-            amount = self._numbers.parse(amount_raw, line_no, self._amount_column)
-            if amount is None:
-                return None
+            if amount_raw:
+                amount = self._numbers.parse(amount_raw, line_no, self._amount_column)
+            else:
+                self._err(line_no, const.F_AMOUNT, "the amount is empty.")
+            ok = ok and amount is not None
         posted = None
         if posted_raw:
             posted = self._short_dates.get(posted_raw)
             if posted is None:
                 dt = self._date(posted_raw, line_no, const.F_POSTED_DATE)
                 if dt is None:
-                    return None
-                posted = self._short_dates[posted_raw] = dt.date()
+                    ok = False
+                else:
+                    posted = self._short_dates[posted_raw] = dt.date()
         if posted_dt_raw:
             last_raw, last_date = self._last_dt
             if posted_dt_raw != last_raw:
                 dt = self._date(posted_dt_raw, line_no, const.F_POSTED_DATE_TIME)
                 if dt is None:
-                    return None
-                last_date = dt.date()
-                self._last_dt = (posted_dt_raw, last_date)
+                    ok = False
+                else:
+                    last_date = dt.date()
+                    self._last_dt = (posted_dt_raw, last_date)
             if posted is None:
                 posted = last_date
+        quantity = 0
         if quantity_raw:
             quantity = self._quantities.get(quantity_raw)
             if quantity is None:
                 quantity = self._quantity(quantity_raw, line_no)
                 if quantity is None:
                     return None
-            if quantity and (order_id or adjustment_id):
+            if ok and quantity and (order_id or adjustment_id):
                 key = (
                     f"{ttype.lower()}\x1f{order_id}\x1f{adjustment_id}\x1f"
                     f"{item_code or merchant_item_id or merchant_adj_item_id or sku}"
@@ -950,8 +956,6 @@ class SettlementReader:
                     quantity = 0
                 else:
                     self._seen_items.add(key)
-        else:
-            quantity = 0
         if not ok:
             return None
         self.total += amount
