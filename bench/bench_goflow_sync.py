@@ -1,0 +1,229 @@
+"""Goflow cost sync with the client alone against the sandbox (DESIGN §10).
+
+The sandbox runs as a separate process (as Goflow would: its own interpreter,
+no shared GIL) on 127.0.0.1. Three measurements:
+
+* ``goflow_sync``: 150,000 orders over 2,000 SKUs, no rate limit, the client
+  asking pages of 200 so that a batch of 100 order numbers (about 103 orders
+  with split siblings) fits one page. Target: <= 60 s and requests <=
+  ceil(orders / 100) + paging, every cost line received.
+* ``goflow_sync_page100``: the same with Goflow's page size left to the server
+  (100), which adds a second page to almost every batch: the paging cost.
+* ``goflow_sync_rate_limited``: fewer orders, sandbox and client limited to R
+  requests/minute; target <= 1.2 x the floor ceil(orders / 100) / R minutes.
+
+Sizes can be lowered for a quick look with ``BENCH_GOFLOW_ORDERS``,
+``BENCH_GOFLOW_LIMITED_ORDERS`` and ``BENCH_GOFLOW_RATE``.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+
+from bench.common import ROOT, Stopwatch, peak_rss_mb, reset_peak_rss, result
+from connectbooks_goflow.core.goflow_client import GoflowClient
+from connectbooks_goflow.core.goflow_const import MAX_FILTER_VALUES
+from tools.goflow_sandbox.dataset import build_dataset
+
+ORDERS = int(os.environ.get("BENCH_GOFLOW_ORDERS", 150_000))
+SKUS = 2_000
+SEED = 1
+TOKEN = "bench-token-5e1f"
+SERVER_PAGE_SIZE = 100
+CLIENT_PAGE_SIZE = 200
+TARGET_SECONDS = 60.0
+LIMITED_ORDERS = int(os.environ.get("BENCH_GOFLOW_LIMITED_ORDERS", 15_000))
+RATE = float(os.environ.get("BENCH_GOFLOW_RATE", 120))  # requests per minute
+TARGET_RATIO = 1.2
+STARTUP_TIMEOUT = 180.0
+
+
+class Sandbox:
+    """``python -m tools.goflow_sandbox`` in a subprocess, on a free port."""
+
+    def __init__(self, orders, rate_limit=None):
+        command = [
+            sys.executable,
+            "-m",
+            "tools.goflow_sandbox",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--orders",
+            str(orders),
+            "--skus",
+            str(SKUS),
+            "--seed",
+            str(SEED),
+            "--token",
+            TOKEN,
+            "--page-size",
+            str(SERVER_PAGE_SIZE),
+        ]
+        if rate_limit:
+            command += ["--rate-limit", str(rate_limit)]
+        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        with Stopwatch() as watch:
+            self.process = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+            )
+            line = self._first_line()
+        self.start_seconds = watch.seconds
+        match = re.search(r"serving (http://\S+/v1)", line or "")
+        if not match:
+            self.stop()
+            raise RuntimeError(f"the sandbox did not start: {line!r}")
+        self.url = match.group(1)
+
+    def _first_line(self):
+        lines = []
+        reader = threading.Thread(
+            target=lambda: lines.append(self.process.stdout.readline()), daemon=True
+        )
+        reader.start()
+        reader.join(STARTUP_TIMEOUT)
+        return lines[0] if lines else None
+
+    def stop(self):
+        """Stop the sandbox (once); return its peak RSS in MB."""
+        if self.process.stdout.closed:
+            return None
+        peak = peak_rss_mb(self.process.pid)
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process.stdout.close()
+        return peak
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+
+def _work(orders):
+    """Order numbers to ask, expected lines and the paging the sandbox needs.
+
+    The bench process builds the same seeded data as the sandbox to know
+    what a complete answer is, then drops it before measuring.
+    """
+    dataset = build_dataset(orders, SKUS, SEED)
+    per_number = {}
+    expected_lines = 0
+    for order in dataset.orders:
+        per_number[order["order_number"]] = per_number.get(order["order_number"], 0) + 1
+        expected_lines += len(order["lines"])
+        for refund in order.get("returns") or ():
+            expected_lines += len(refund["lines"])
+    numbers = list(per_number)
+    del dataset
+    gc.collect()
+
+    def paging(page_size):
+        extra = 0
+        for start in range(0, len(numbers), MAX_FILTER_VALUES):
+            batch = numbers[start : start + MAX_FILTER_VALUES]
+            matched = sum(per_number[number] for number in batch)
+            extra += max(1, math.ceil(matched / page_size)) - 1
+        return extra
+
+    return numbers, expected_lines, paging
+
+
+def _sync(url, numbers, *, page_size=None, rate_limit=None):
+    client = GoflowClient(
+        TOKEN, base_url=url, page_size=page_size, rate_limit_per_minute=rate_limit
+    )
+    lines = missing = 0
+    reset_peak_rss()
+    with Stopwatch() as watch:
+        for line in client.fetch_order_costs(numbers):
+            lines += 1
+            missing += line.unit_cost is None
+    client.close()
+    return watch.seconds, lines, missing, client.request_count, peak_rss_mb()
+
+
+def _unlimited(bench, page_size):
+    numbers, expected_lines, paging = _work(ORDERS)
+    extra_pages = paging(page_size or SERVER_PAGE_SIZE)
+    bound = math.ceil(ORDERS / MAX_FILTER_VALUES) + extra_pages
+    with Sandbox(ORDERS) as sandbox:
+        seconds, lines, missing, requests, rss = _sync(
+            sandbox.url, numbers, page_size=page_size
+        )
+        sandbox_rss = sandbox.stop()
+    return result(
+        bench,
+        seconds,
+        orders=ORDERS,
+        order_numbers=len(numbers),
+        skus=SKUS,
+        cost_lines=lines,
+        expected_cost_lines=expected_lines,
+        missing_cost_lines=missing,
+        requests=requests,
+        requests_bound=bound,
+        paging_requests=extra_pages,
+        page_size=page_size or SERVER_PAGE_SIZE,
+        sandbox_start_seconds=round(sandbox.start_seconds, 2),
+        peak_rss_mb=rss,
+        sandbox_peak_rss_mb=sandbox_rss,
+        target=(
+            f"<= {TARGET_SECONDS:g} s and requests <= ceil(orders/100) + paging "
+            f"= {bound}, all cost lines received"
+        ),
+        met=seconds <= TARGET_SECONDS and requests <= bound and lines == expected_lines,
+    )
+
+
+def _rate_limited():
+    numbers, expected_lines, paging = _work(LIMITED_ORDERS)
+    floor = math.ceil(LIMITED_ORDERS / MAX_FILTER_VALUES) / RATE * 60.0
+    with Sandbox(LIMITED_ORDERS, rate_limit=RATE) as sandbox:
+        seconds, lines, _missing, requests, rss = _sync(
+            sandbox.url, numbers, page_size=CLIENT_PAGE_SIZE, rate_limit=RATE
+        )
+    return result(
+        "goflow_sync_rate_limited",
+        seconds,
+        baseline_seconds=floor,
+        orders=LIMITED_ORDERS,
+        order_numbers=len(numbers),
+        cost_lines=lines,
+        expected_cost_lines=expected_lines,
+        requests=requests,
+        paging_requests=paging(CLIENT_PAGE_SIZE),
+        rate_limit_per_minute=RATE,
+        peak_rss_mb=rss,
+        target=(
+            f"<= {TARGET_RATIO} x floor ceil(orders/100)/R = {floor:.1f} s, "
+            "all cost lines received"
+        ),
+        met=seconds <= TARGET_RATIO * floor and lines == expected_lines,
+    )
+
+
+def run():
+    """Yield the three measurements (see the module docstring)."""
+    yield _unlimited("goflow_sync", CLIENT_PAGE_SIZE)
+    yield _unlimited("goflow_sync_page100", None)
+    yield _rate_limited()
