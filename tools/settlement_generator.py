@@ -499,18 +499,15 @@ def _write_body(em, orders_iter, start, end, rng, accented):
         if count % ORDERS_PER_REIMBURSEMENT == 0:
             _reimbursement(em, order, rng)
         if count % ORDERS_PER_AD_CHARGE == 0:
-            em.account_row(
-                order.moment,
-                "ServiceFee",
-                "Cost of Advertising",
-                "TransactionTotalAmount",
-                -rng.randrange(5_000, 200_000),
-            )
+            _advertising(em, order.moment, rng)
     for moment, refunded, lines in sorted(pending, key=lambda p: p[0]):
         em.refund(refunded, moment, lines)
+    closing = end - timedelta(hours=1)
+    # Small files still show every kind of row.
     if count < ORDERS_PER_REIMBURSEMENT and count:
         _reimbursement(em, order, rng)
-    closing = end - timedelta(hours=1)
+    if count < ORDERS_PER_AD_CHARGE:
+        _advertising(em, closing, rng)
     storage = -max(500, count * rng.randrange(2, 6))
     em.account_row(
         closing, "other-transaction", "other-transaction", "Storage Fee", storage
@@ -539,6 +536,16 @@ def _write_body(em, orders_iter, start, end, rng, accented):
         "other-transaction",
         "Current Reserve Amount",
         -rng.randrange(50_000, 500_000),
+    )
+
+
+def _advertising(em, moment, rng):
+    em.account_row(
+        moment,
+        "ServiceFee",
+        "Cost of Advertising",
+        "TransactionTotalAmount",
+        -rng.randrange(5_000, 200_000),
     )
 
 
