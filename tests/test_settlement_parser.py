@@ -395,3 +395,13 @@ def test_date_forms_refused(raw):
 )
 def test_classify(types, kind):
     assert classify(*types) == kind
+
+
+def test_trailing_unnamed_header_column_and_unknown_duplicates():
+    lines = (DATA / "amazon_v2_us.txt").read_text("utf-8").splitlines()
+    lines[0] += "\tnote\tnote\t"  # two unknown columns and a trailing tab
+    lines[3] += "\tchecked\tagain"  # one row fills them, the others do not
+    header, rows = read_settlement(io.BytesIO(("\n".join(lines) + "\n").encode()))
+    assert header.total_amount == Decimal("127.20")
+    assert len(rows) == 34
+    assert rows[1].amount == Decimal("39.98")

@@ -562,7 +562,7 @@ class SettlementReader:
             self._read_header(layout)
             self._read_summary()
         except _Fatal:
-            self._raise()
+            pass
         if self._issues.count:
             self._raise()
 
@@ -626,6 +626,8 @@ class SettlementReader:
             if not name:
                 continue
             if name in columns:
+                if name not in _IDX:
+                    continue  # an unknown column is ignored, even twice
                 first = columns[name]
                 self._issues.add(
                     line_no,
@@ -659,7 +661,8 @@ class SettlementReader:
         if self._issues.count:
             raise _Fatal
         self._ncols = len(cells)
-        self._min_fields = max(columns.values()) + 1
+        # A row may stop after the last column that is read.
+        self._min_fields = max(columns[f] for f in columns if f in _IDX) + 1
         missing = len(cells)  # index of the '' appended to every row
         self._getter = itemgetter(*(columns.get(f, missing) for f in const.FIELDS))
         self._seen_items = set()
@@ -777,6 +780,8 @@ class SettlementReader:
                     "a value contains a separator or is shifted.",
                 )
                 return None
+            # Short but complete up to the last named column: pad it.
+            fields.extend([""] * (self._ncols - n))
         fields.append("")
         return self._getter(fields)
 
