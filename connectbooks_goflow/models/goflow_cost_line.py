@@ -43,6 +43,12 @@ class GoflowCostLine(models.Model):
     product_id = fields.Many2one("product.product", index="btree_not_null")
     posted_date = fields.Date()
     quantity = fields.Float(digits="Product Unit of Measure", required=True)
+    sign = fields.Integer(
+        default=1,
+        required=True,
+        help="+1: goods left stock (COGS debit); -1: goods came back (refunds, "
+        "reversed reimbursements).",
+    )
     unit_cost = fields.Float(digits="Goflow Unit Cost")
     total_cost = fields.Monetary(
         compute="_compute_total_cost",
@@ -78,6 +84,7 @@ class GoflowCostLine(models.Model):
             "CHECK(quantity > 0)",
             "A cost line needs a positive quantity.",
         ),
+        ("sign_valid", "CHECK(sign IN (1, -1))", "The sign is +1 or -1."),
         (
             "unit_cost_positive",
             "CHECK(unit_cost IS NULL OR unit_cost >= 0)",
@@ -100,12 +107,8 @@ class GoflowCostLine(models.Model):
             )
         )
 
-    @api.depends("quantity", "unit_cost", "kind", "currency_id")
+    @api.depends("quantity", "unit_cost", "sign", "currency_id")
     def _compute_total_cost(self):
         for line in self:
-            total = line.quantity * (line.unit_cost or 0.0)
-            if line.kind == "refund":
-                total = -total
-            line.total_cost = (
-                line.currency_id.round(total) if line.currency_id else total
-            )
+            total = line.currency_id.round(line.quantity * (line.unit_cost or 0.0))
+            line.total_cost = line.sign * total

@@ -1,2 +1,3 @@
 from . import test_security
 from . import test_settlement_model
+from . import test_settlement_import

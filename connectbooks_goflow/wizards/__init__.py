@@ -1,0 +1,1 @@
+from . import connectbooks_settlement_import_wizard

@@ -1,0 +1,290 @@
+import csv
+import io
+import logging
+import time
+from datetime import timezone
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from ..core.costing import cost_keys
+from ..core.settlement_parser import SettlementFileError, SettlementReader
+
+_logger = logging.getLogger(__name__)
+
+# Rows written per COPY; bounds the memory of a 1,000,000-row import.
+COPY_BATCH_ROWS = 50_000
+LINE_COLUMNS = (
+    "settlement_id",
+    "company_id",
+    "line_no",
+    "transaction_type",
+    "kind",
+    "order_ref",
+    "merchant_order_ref",
+    "adjustment_ref",
+    "shipment_ref",
+    "order_item_code",
+    "sku",
+    "product_id",
+    "quantity",
+    "amount_type",
+    "amount_description",
+    "amount",
+    "posted_date",
+    "fulfillment",
+    "marketplace_name",
+    "promotion_ref",
+    "create_uid",
+    "write_uid",
+    "create_date",
+    "write_date",
+)
+
+
+class ConnectbooksSettlementImport(models.AbstractModel):
+    """Turn one settlement file into a draft settlement, its lines and its
+    cost lines, all or nothing (the caller holds the savepoint)."""
+
+    _name = "connectbooks.settlement.import"
+    _description = "Settlement File Import"
+
+    @api.model
+    def _import_file(self, store, fileobj, filename=None):
+        """Import one file for ``store``.
+
+        Lines are streamed from the parser into PostgreSQL with ``COPY`` in
+        batches (no ORM call per row); access is checked once, on the
+        settlement and line models and the store's company.
+
+        :param store: ``connectbooks.store`` record
+        :param fileobj: binary file object
+        :param filename: shown in messages and kept on the settlement
+        :return: the new ``connectbooks.settlement``
+        :raise UserError: the file is invalid (every problem listed with its
+            line and column) or the settlement was already imported
+        """
+        store.ensure_one()
+        store.check_access("read")
+        Settlement = self.env["connectbooks.settlement"]
+        Line = self.env["connectbooks.settlement.line"]
+        Line.check_access("create")
+        self.env["goflow.cost.line"].check_access("create")
+        started = time.monotonic()
+        try:
+            reader = SettlementReader(fileobj, filename=filename)
+            header = reader.header
+            currency = self._currency(header.currency, filename)
+            settlement = Settlement.create(
+                {
+                    "store_id": store.id,
+                    "settlement_ref": header.settlement_id,
+                    "period_start": _naive(header.start),
+                    "period_end": _naive(header.end),
+                    "deposit_date": header.deposit_date and header.deposit_date.date(),
+                    "currency_id": currency.id,
+                    "total_amount": float(header.total_amount),
+                    "filename": filename,
+                    "layout": header.layout,
+                }
+            )
+            writer = _LineCopy(self.env, settlement, store)
+            needs = cost_keys(writer.stream(reader))
+            writer.flush()
+        except SettlementFileError as error:
+            raise UserError(str(error)) from error
+        self._create_cost_lines(settlement, needs, writer.products)
+        # Lines and cost lines went in by SQL: recompute what depends on them.
+        self.env.invalidate_all()
+        settlement.modified(["line_ids", "cost_line_ids"])
+        settlement.flush_recordset()
+        _logger.info(
+            "settlement %s imported for store %s: %s lines, %s cost lines in %.1fs",
+            header.settlement_id,
+            store.id,
+            writer.count,
+            len(needs),
+            time.monotonic() - started,
+        )
+        return settlement
+
+    @api.model
+    def _currency(self, code, filename):
+        currency = (
+            self.env["res.currency"]
+            .with_context(active_test=False)
+            .search([("name", "=", (code or "").upper())], limit=1)
+        )
+        if not currency:
+            raise UserError(
+                _(
+                    "%(file)s: currency %(code)r is not known to Odoo.",
+                    file=filename or _("The file"),
+                    code=code,
+                )
+            )
+        if not currency.active:
+            raise UserError(
+                _(
+                    "%(file)s: currency %(code)s is not active; activate it under "
+                    "Accounting > Configuration > Currencies.",
+                    file=filename or _("The file"),
+                    code=currency.name,
+                )
+            )
+        return currency
+
+    @api.model
+    def _create_cost_lines(self, settlement, needs, products):
+        """One missing cost line per cost need, through ``COPY`` as well."""
+        if not needs:
+            return
+        store = settlement.store_id
+        start = store.cost_sync_start_date
+        uid = self.env.uid
+        now = fields.Datetime.now()
+        buffer = io.StringIO()
+        out = csv.writer(buffer)
+        for need in needs:
+            if not need.order_id:
+                reason = "no_order"
+            elif start and need.posted_date and need.posted_date < start:
+                reason = "before_start"
+            else:
+                reason = None
+            out.writerow(
+                (
+                    settlement.id,
+                    store.id,
+                    settlement.company_id.id,
+                    need.kind,
+                    need.order_id or None,
+                    need.adjustment_id or None,
+                    need.sku,
+                    products.get(need.sku),
+                    need.posted_date,
+                    need.quantity,
+                    need.sign,
+                    "missing",
+                    reason,
+                    0,
+                    0,
+                    uid,
+                    uid,
+                    now,
+                    now,
+                )
+            )
+        buffer.seek(0)
+        self.env["goflow.cost.line"].flush_model()
+        self.env.cr.copy_expert(
+            """
+            COPY goflow_cost_line (
+                settlement_id, store_id, company_id, kind, order_ref,
+                adjustment_ref, sku, product_id, posted_date, quantity, sign,
+                state, missing_reason, total_cost, posted_total, create_uid,
+                write_uid, create_date, write_date
+            ) FROM STDIN WITH (FORMAT csv)
+            """,
+            buffer,
+        )
+
+
+class _LineCopy:
+    """Accumulate parsed rows and ``COPY`` them in batches."""
+
+    def __init__(self, env, settlement, store):
+        self.env = env
+        self.settlement = settlement
+        self.store = store
+        self.count = 0
+        self.products = {}
+        self._unmatched = set()
+        self._batch = []
+        self._fixed = (settlement.id, settlement.company_id.id)
+        now = fields.Datetime.now()
+        self._tail = (env.uid, env.uid, now, now)
+
+    def stream(self, reader):
+        """Yield the reader's rows, writing each one on the way."""
+        batch = self._batch
+        for row in reader:
+            batch.append(row)
+            yield row
+            if len(batch) >= COPY_BATCH_ROWS:
+                self.flush()
+
+    def flush(self):
+        batch = self._batch
+        if not batch:
+            return
+        self._match_products({row.sku for row in batch if row.sku})
+        products = self.products
+        buffer = io.StringIO()
+        out = csv.writer(buffer)
+        fixed = self._fixed
+        tail = self._tail
+        for row in batch:
+            out.writerow(
+                (
+                    *fixed,
+                    row.line_no,
+                    row.transaction_type,
+                    row.kind,
+                    row.order_id,
+                    row.merchant_order_id,
+                    row.adjustment_id,
+                    row.shipment_id,
+                    row.order_item_code,
+                    row.sku,
+                    products.get(row.sku) if row.sku else None,
+                    row.quantity,
+                    row.amount_type,
+                    row.amount_description,
+                    row.amount,
+                    row.posted_date,
+                    row.fulfillment_id,
+                    row.marketplace_name,
+                    row.promotion_id,
+                    *tail,
+                )
+            )
+        buffer.seek(0)
+        self.env.cr.copy_expert(
+            f"COPY connectbooks_settlement_line ({', '.join(LINE_COLUMNS)}) "
+            "FROM STDIN WITH (FORMAT csv)",
+            buffer,
+        )
+        self.count += len(batch)
+        batch.clear()
+
+    def _match_products(self, skus):
+        """Products by internal reference, for SKUs not looked up yet."""
+        new = skus - self.products.keys() - self._unmatched
+        if not new:
+            return
+        company = self.store.company_id
+        self.env.cr.execute(
+            """
+            SELECT pp.default_code, MIN(pp.id)
+              FROM product_product pp
+              JOIN product_template pt ON pt.id = pp.product_tmpl_id
+             WHERE pp.default_code = ANY(%s)
+               AND pp.active
+               AND (pt.company_id IS NULL OR pt.company_id = %s)
+             GROUP BY pp.default_code
+            """,
+            [list(new), company.id],
+        )
+        found = dict(self.env.cr.fetchall())
+        self.products.update(found)
+        self._unmatched |= new - found.keys()
+
+
+def _naive(value):
+    """Odoo stores UTC datetimes without a time zone."""
+    if value is None:
+        return False
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value
