@@ -405,3 +405,22 @@ def test_trailing_unnamed_header_column_and_unknown_duplicates():
     assert header.total_amount == Decimal("127.20")
     assert len(rows) == 34
     assert rows[1].amount == Decimal("39.98")
+
+
+def test_examples_of_the_generic_csv_documentation():
+    """The examples in docs/generic_csv.md import as documented."""
+    doc = (Path(__file__).parent.parent / "docs" / "generic_csv.md").read_text("utf-8")
+    blocks = [part.split("```", 1)[0] for part in doc.split("```csv\n")[1:]]
+    assert len(blocks) == 2
+    parsed = [read_settlement(io.BytesIO(block.encode())) for block in blocks]
+    (walmart, walmart_rows), (summary, summary_rows) = parsed
+    assert walmart.total_amount == Decimal("2.60") and len(walmart_rows) == 6
+    assert [r.kind for r in walmart_rows] == [
+        "order",
+        "order",
+        "refund",
+        "refund",
+        "adjustment",
+        "reserve",
+    ]
+    assert summary.total_amount == Decimal("1057.27") and len(summary_rows) == 3
