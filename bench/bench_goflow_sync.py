@@ -18,7 +18,6 @@ Sizes can be lowered for a quick look with ``BENCH_GOFLOW_ORDERS``,
 
 from __future__ import annotations
 
-import gc
 import math
 import os
 import re
@@ -26,6 +25,7 @@ import signal
 import subprocess
 import sys
 import threading
+from concurrent.futures import ProcessPoolExecutor
 
 from bench.common import ROOT, Stopwatch, peak_rss_mb, reset_peak_rss, result
 from connectbooks_goflow.core.goflow_client import GoflowClient
@@ -119,31 +119,36 @@ class Sandbox:
         self.stop()
 
 
-def _work(orders):
-    """Order numbers to ask, expected lines and the paging the sandbox needs.
+def _expected(orders):
+    """Order numbers to ask, expected cost lines, orders matched per batch.
 
-    The bench process builds the same seeded data as the sandbox to know
-    what a complete answer is, then drops it before measuring.
+    Runs in a child process: it builds the same seeded data as the sandbox to
+    know what a complete answer is, without weighing on the measured process.
     """
     dataset = build_dataset(orders, SKUS, SEED)
     per_number = {}
     expected_lines = 0
     for order in dataset.orders:
-        per_number[order["order_number"]] = per_number.get(order["order_number"], 0) + 1
+        number = order["order_number"]
+        per_number[number] = per_number.get(number, 0) + 1
         expected_lines += len(order["lines"])
         for refund in order.get("returns") or ():
             expected_lines += len(refund["lines"])
     numbers = list(per_number)
-    del dataset
-    gc.collect()
+    matched = [
+        sum(per_number[number] for number in numbers[start : start + MAX_FILTER_VALUES])
+        for start in range(0, len(numbers), MAX_FILTER_VALUES)
+    ]
+    return numbers, expected_lines, matched
+
+
+def _work(orders):
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        numbers, expected_lines, matched = pool.submit(_expected, orders).result()
 
     def paging(page_size):
-        extra = 0
-        for start in range(0, len(numbers), MAX_FILTER_VALUES):
-            batch = numbers[start : start + MAX_FILTER_VALUES]
-            matched = sum(per_number[number] for number in batch)
-            extra += max(1, math.ceil(matched / page_size)) - 1
-        return extra
+        """Requests beyond one per batch that the server's paging needs."""
+        return sum(max(1, math.ceil(count / page_size)) - 1 for count in matched)
 
     return numbers, expected_lines, paging
 

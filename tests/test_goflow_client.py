@@ -448,6 +448,13 @@ def test_subdomain_gives_the_goflow_url():
         GoflowClient("t")
 
 
+def test_timeouts_must_be_positive():
+    for timeout in (0, -1, (1, 0), (1, 2, 3), "soon"):
+        with pytest.raises(GoflowConfigError, match="timeouts"):
+            GoflowClient("t", "acme", timeout=timeout)
+    assert GoflowClient("t", "acme", timeout=3)._timeout == (3.0, 3.0)
+
+
 @pytest.mark.parametrize("token", ["", "   ", None, "abc def", "abc\r\nX-Evil: 1"])
 def test_unusable_tokens_are_refused_without_echo(token):
     with pytest.raises(GoflowConfigError) as caught:
@@ -482,7 +489,7 @@ def test_token_absent_from_errors_repr_and_logs(sandbox_factory, caplog):
             errors.append(error)
 
     list(client.iter_records("/orders"))  # successes log too
-    server.fail_next(2, status=503)
+    server.fail_next(2, status=503, message=f"token {SECRET} overloaded")
     attempt(client.test_connection)
     server.script_responses(
         [{"status": 400, "body": {"message": f"bad token {SECRET}"}}]
@@ -503,7 +510,9 @@ def test_token_absent_from_errors_repr_and_logs(sandbox_factory, caplog):
     for error in errors:
         text = "".join(traceback.format_exception(error))
         assert SECRET not in text, f"token in {type(error).__name__}: {error}"
-    assert "***" in str(errors[1]), "a token echoed by the server must be masked"
+    assert "***" in str(errors[0]) and "***" in str(errors[1]), (
+        "a token echoed by the server must be masked"
+    )
     assert SECRET not in repr(client)
     assert SECRET not in repr(client._auth)
     assert caplog.records, "the client and urllib3 should have logged something"

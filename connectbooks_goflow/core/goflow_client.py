@@ -604,14 +604,23 @@ class GoflowClient:
                 "The Goflow page size must be a positive whole number, or empty."
             )
         if isinstance(timeout, int | float):
-            timeout = (float(timeout), float(timeout))
+            timeout = (timeout, timeout)
+        try:
+            connect_timeout, read_timeout = (float(value) for value in timeout)
+        except (TypeError, ValueError):
+            connect_timeout = read_timeout = 0.0
+        if not (connect_timeout > 0 and read_timeout > 0):
+            raise GoflowConfigError(
+                "The Goflow timeouts must be positive seconds: one number, or "
+                "(connect, read)."
+            )
         if (
             isinstance(max_retries, bool)
             or not isinstance(max_retries, int)
             or max_retries < 0
         ):
             raise GoflowConfigError("The number of retries must be 0 or more.")
-        self._timeout = tuple(timeout)
+        self._timeout = (connect_timeout, read_timeout)
         self._rate_limit = rate_limit_per_minute
         self._page_size = page_size
         self._max_retries = max_retries
@@ -814,11 +823,15 @@ class GoflowClient:
 
     # -- HTTP --
 
+    def _redact(self, text):
+        """``text`` with the token masked (Goflow could echo it back)."""
+        if len(self._token) >= const.MIN_REDACTED_TOKEN_LENGTH:
+            text = text.replace(self._token, "***")
+        return text
+
     def _error(self, cls, message, **kwargs):
         """Build an error, making sure the token cannot be in its text."""
-        if len(self._token) >= const.MIN_REDACTED_TOKEN_LENGTH:
-            message = message.replace(self._token, "***")
-        return cls(message, **kwargs)
+        return cls(self._redact(message), **kwargs)
 
     @staticmethod
     def _check_batch_size(batch_size):
@@ -1002,7 +1015,7 @@ class GoflowClient:
         delay = min(delay, const.MAX_RETRY_AFTER_SECONDS)
         _logger.warning(
             "Goflow %s for %s; retry %d/%d in %.2f s",
-            reason,
+            self._redact(reason),
             what,
             failures,
             self._max_retries,
