@@ -5,7 +5,9 @@ Fixtures in ``tests/data/settlements/`` are small hand-written settlements
 """
 
 import codecs
+import dataclasses
 import io
+import pickle
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -16,6 +18,7 @@ from connectbooks_goflow.core import settlement_const as const
 from connectbooks_goflow.core.settlement_parser import (
     SettlementFileError,
     SettlementReader,
+    SettlementRow,
     _Issues,
     _Numbers,
     classify,
@@ -294,10 +297,17 @@ def test_header_available_before_iteration_and_single_pass():
         list(reader)
 
 
-def test_rows_are_frozen():
+def test_rows_are_frozen_settlement_rows():
+    """Rows are built by a faster path; they must be plain frozen rows."""
     _header, rows = read("amazon_v2_us.txt")
+    row = rows[0]
+    assert type(row) is SettlementRow
     with pytest.raises(AttributeError):
-        rows[0].amount = Decimal(0)
+        row.amount = Decimal(0)
+    same = SettlementRow(**dataclasses.asdict(row))
+    assert same == row and hash(same) == hash(row)
+    assert repr(same) == repr(row)
+    assert pickle.loads(pickle.dumps(row)) == row
 
 
 # --- Units: amounts, dates, kinds --------------------------------------------
