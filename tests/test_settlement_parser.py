@@ -434,3 +434,25 @@ def test_examples_of_the_generic_csv_documentation():
         "reserve",
     ]
     assert summary.total_amount == Decimal("1057.27") and len(summary_rows) == 3
+
+
+def test_generic_csv_quoted_line_break_keeps_line_numbers():
+    lines = (DATA / "generic_walmart.csv").read_text("utf-8").splitlines()
+    lines[1] += '"first line\nsecond line"'
+    header, rows = read_settlement(io.BytesIO(("\n".join(lines) + "\n").encode()))
+    assert header.total_amount == Decimal("87.41")
+    assert [r.line_no for r in rows[:3]] == [2, 4, 5], "row 2 spans lines 2-3"
+
+
+def test_tab_file_saved_by_excel_with_quotes_and_repeated_currency():
+    lines = (DATA / "amazon_v2_us.txt").read_text("utf-8").splitlines()
+    out = [lines[0], lines[1]]
+    for line in lines[2:]:
+        fields = line.split("\t")
+        fields[5] = "USD"  # some files repeat the currency on every row
+        if fields[13] == "Storage Fee":
+            fields[13] = '"Storage Fee, January"'
+        out.append("\t".join(fields))
+    header, rows = read_settlement(io.BytesIO(("\r\n".join(out) + "\r\n").encode()))
+    assert header.total_amount == Decimal("127.20")
+    assert rows_by(rows, amount_description="Storage Fee, January")[0].kind == "other"

@@ -18,7 +18,6 @@ that are not to be trusted until iteration ends without error.
 
 import codecs
 import csv
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass, fields, make_dataclass
 from datetime import date, datetime, timezone
@@ -550,6 +549,11 @@ _DATE_FORMS = (
     "31.01.2024 23:59:59 UTC, 31.01.2024 or 2024-01-31"
 )
 _IDX = {name: i for i, name in enumerate(const.FIELDS)}
+_HEADER_DATES = {
+    const.F_START: "start",
+    const.F_END: "end",
+    const.F_DEPOSIT: "deposit_date",
+}
 
 
 def _normalise(name):
@@ -1071,14 +1075,7 @@ class SettlementReader:
                     ok = False
             else:
                 value = self._date(raw, line_no, field)
-                summary_value = getattr(
-                    self.header,
-                    {
-                        const.F_START: "start",
-                        const.F_END: "end",
-                        const.F_DEPOSIT: "deposit_date",
-                    }[field],
-                )
+                summary_value = getattr(self.header, _HEADER_DATES[field])
                 if value is None:
                     ok = False
                 elif value != summary_value:
@@ -1111,8 +1108,3 @@ def read_settlement(fileobj, **kwargs):
     reader = SettlementReader(fileobj, **kwargs)
     rows = list(reader)
     return reader.header, rows
-
-
-def open_text(text, encoding="utf-8"):
-    """Wrap a str as the binary file object the reader expects (tests, demo)."""
-    return io.BytesIO(text.encode(encoding))
