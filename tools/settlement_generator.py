@@ -381,11 +381,22 @@ def _dataset_orders(dataset):
     return orders
 
 
-def _load_dataset(orders, skus, seed):
-    # Lazy: the sandbox package is optional for users of the generator.
+# The sandbox package is imported lazily: the generator works without it.
+
+
+def _load_dataset(orders, skus, seed, missing_share=0.1):
+    """The data set ``python -m tools.goflow_sandbox`` builds from the same
+    arguments."""
     from tools.goflow_sandbox.dataset import build_dataset  # noqa: PLC0415
 
-    return build_dataset(orders=orders, skus=skus, seed=seed)
+    return build_dataset(orders, skus, seed, missing_share)
+
+
+def _read_dataset(path):
+    """A data set the sandbox serves with ``--data PATH``."""
+    from tools.goflow_sandbox.dataset import Dataset  # noqa: PLC0415
+
+    return Dataset.from_json(path)
 
 
 # --- writer ------------------------------------------------------------------
@@ -396,10 +407,11 @@ def write_settlement(
     *,
     orders=1000,
     seed=1,
-    skus=500,
+    skus=200,
     settlement_id=None,
     start=None,
     match_sandbox=False,
+    missing_share=0.1,
     dataset=None,
     crlf=False,
     bom=False,
@@ -410,14 +422,16 @@ def write_settlement(
 
     :param out: a path or a binary file object
     :param orders: number of orders (Goflow orders when matching the sandbox)
-    :param match_sandbox: take the orders from ``build_dataset(orders, skus, seed)``
+    :param match_sandbox: take the orders from the sandbox's
+        ``build_dataset(orders, skus, seed, missing_share)`` (the share changes
+        the random draws, so pass the sandbox's value)
     :param dataset: take the orders from this sandbox ``Dataset`` instead
     :param eu_decimal: decimal commas, ``dd.mm.yyyy`` dates, EUR, Amazon.de
     :return: :class:`GeneratedSettlement`
     """
     rng = random.Random(f"settlement:{seed}")
     if dataset is None and match_sandbox:
-        dataset = _load_dataset(orders, skus, seed)
+        dataset = _load_dataset(orders, skus, seed, missing_share)
     if dataset is not None:
         source = _dataset_orders(dataset)
         start = start or (
@@ -581,12 +595,22 @@ def main(argv=None):
     )
     parser.add_argument("--orders", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--skus", type=int, default=500)
+    parser.add_argument("--skus", type=int, default=200)
     parser.add_argument("--settlement-id")
     parser.add_argument(
         "--match-sandbox",
         action="store_true",
-        help="take orders, SKUs and returns from the Goflow sandbox data set",
+        help="take orders, SKUs and returns from the Goflow sandbox data set "
+        "built from --orders, --skus, --seed and --missing-share",
+    )
+    parser.add_argument(
+        "--missing-share",
+        type=float,
+        default=0.1,
+        help="the sandbox's --missing-share (with --match-sandbox)",
+    )
+    parser.add_argument(
+        "--data", help="a sandbox JSON data set (python -m tools.goflow_sandbox --data)"
     )
     parser.add_argument("--out", default="-", help="file to write ('-': stdout)")
     parser.add_argument("--crlf", action="store_true", help="CRLF line ends")
@@ -608,6 +632,8 @@ def main(argv=None):
         skus=args.skus,
         settlement_id=args.settlement_id,
         match_sandbox=args.match_sandbox,
+        missing_share=args.missing_share,
+        dataset=_read_dataset(args.data) if args.data else None,
         crlf=args.crlf,
         bom=args.bom,
         eu_decimal=args.eu_decimal,
