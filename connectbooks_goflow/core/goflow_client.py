@@ -621,6 +621,11 @@ class GoflowClient:
         ):
             raise GoflowConfigError("The number of retries must be 0 or more.")
         self._timeout = (connect_timeout, read_timeout)
+        # One number when both are equal: some callers (Odoo's test harness,
+        # proxies of requests) only understand the scalar form.
+        self._request_timeout = (
+            connect_timeout if connect_timeout == read_timeout else self._timeout
+        )
         self._rate_limit = rate_limit_per_minute
         self._page_size = page_size
         self._max_retries = max_retries
@@ -936,7 +941,7 @@ class GoflowClient:
                     params=query,
                     headers=self._headers,
                     auth=self._auth,
-                    timeout=self._timeout,
+                    timeout=self._request_timeout,
                     allow_redirects=False,
                 )
             except requests.Timeout as exc:

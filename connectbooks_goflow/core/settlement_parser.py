@@ -19,6 +19,7 @@ that are not to be trusted until iteration ends without error.
 import codecs
 import csv
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass, fields, make_dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -586,13 +587,12 @@ class SettlementReader:
         self._numbers = _Numbers(self._issues)
         self._iterated = False
         self._first_row = None
-        try:
+        # A fatal problem is already recorded in the issues, raised below.
+        with suppress(_Fatal):
             self._source = _LineSource(fileobj, self._issues)
             self._lines = self._source.batches()
             self._read_header(layout)
             self._read_summary()
-        except _Fatal:
-            pass
         if self._issues.count:
             self._raise()
 
@@ -874,7 +874,7 @@ class SettlementReader:
             raise RuntimeError("a SettlementReader can be iterated only once")
         self._iterated = True
         issues = self._issues
-        try:
+        with suppress(_Fatal):  # recorded in the issues, raised below
             if self._first_row is not None:
                 line_no, values = self._first_row
                 self._first_row = None
@@ -895,8 +895,6 @@ class SettlementReader:
                     break
             else:
                 self._check_totals()
-        except _Fatal:
-            pass
         if issues.count:
             self._raise()
 

@@ -1,5 +1,30 @@
+import logging
+from datetime import timedelta
+from decimal import Decimal
+
+from markupsafe import Markup
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
+
+from ..core.cost_sync import (
+    LineState,
+    aggregate_costs,
+    order_numbers_to_ask,
+    plan_sync,
+)
+from ..core.costing import ACTION_MISSING, ACTION_TRUEUP, line_total
+from ..core.goflow_client import GoflowError
+
+_logger = logging.getLogger(__name__)
+
+# pg_advisory_xact_lock(key, company id): one Goflow sync per company at once.
+SYNC_LOCK_KEY = 0x60F10
+# The cron takes this many settlements per batch (a batch is one transaction).
+CRON_BATCH_SIZE = 10
+# A settlement tried less than this long ago is not taken again by the cron.
+CRON_RETRY_AFTER = timedelta(minutes=30)
 
 COST_STATUSES = [
     ("not_synced", "Not Synced"),
@@ -92,6 +117,8 @@ class ConnectbooksSettlement(models.Model):
     )
     posted_with_estimates = fields.Boolean(readonly=True, copy=False, tracking=True)
     last_sync_at = fields.Datetime(string="Last Goflow Sync", readonly=True, copy=False)
+    last_sync_attempt_at = fields.Datetime(readonly=True, copy=False)
+    last_sync_error = fields.Char(readonly=True, copy=False)
     filename = fields.Char(readonly=True)
     layout = fields.Selection(
         [("amazon_v2", "Amazon Settlement V2"), ("generic_csv", "Generic CSV")],
@@ -215,6 +242,295 @@ class ConnectbooksSettlement(models.Model):
                     name=posted[0].display_name,
                 )
             )
+
+    def action_sync_goflow(self):
+        """Button and list action: sync now, errors shown to the user."""
+        self.check_access("write")
+        summary = self._sync_goflow(raise_errors=True)
+        if len(self) == 1:
+            return True
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": _("Goflow"),
+                "message": summary,
+                "type": "success",
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
+
+    @api.model
+    def _cron_sync_goflow(self, batch_size=CRON_BATCH_SIZE):
+        """Hourly: settlements not synced yet or with missing costs (and those
+        posted with estimates), oldest first, a batch per call."""
+        domain = self._cron_sync_domain()
+        settlements = self.search(
+            domain, order="deposit_date asc, id asc", limit=batch_size
+        )
+        remaining = self.search_count(domain) - len(settlements)
+        settlements._sync_goflow(raise_errors=False)
+        self.env["ir.cron"]._notify_progress(
+            done=len(settlements), remaining=max(remaining, 0)
+        )
+
+    @api.model
+    def _cron_sync_domain(self):
+        retry_before = fields.Datetime.now() - CRON_RETRY_AFTER
+        return [
+            ("store_id.goflow_connection_id", "!=", False),
+            "|",
+            ("last_sync_attempt_at", "=", False),
+            ("last_sync_attempt_at", "<", retry_before),
+            "|",
+            "&",
+            ("state", "=", "draft"),
+            ("cost_status", "in", ("not_synced", "missing")),
+            "&",
+            ("state", "=", "posted"),
+            ("posted_with_estimates", "=", True),
+        ]
+
+    def _sync_goflow(self, raise_errors):
+        """Sync each settlement's costs with Goflow.
+
+        :param raise_errors: raise the first failure (button), or log it, post
+            it on the settlement's chatter and go on with the next (cron)
+        :return: a one-line summary
+        """
+        done = failed = busy = 0
+        for company, settlements in self.grouped("company_id").items():
+            if not self._sync_lock(company):
+                message = _(
+                    "A Goflow sync of company %(company)s is already running; "
+                    "try again in a minute.",
+                    company=company.name,
+                )
+                if raise_errors:
+                    raise UserError(message)
+                _logger.info("Goflow sync of company %s skipped: busy", company.id)
+                busy += len(settlements)
+                continue
+            for settlement in settlements:
+                if raise_errors:
+                    try:
+                        settlement._sync_goflow_one()
+                    except GoflowError as error:
+                        raise UserError(
+                            _(
+                                "Goflow sync of settlement %(ref)s failed: %(error)s",
+                                ref=settlement.settlement_ref,
+                                error=error,
+                            )
+                        ) from error
+                    done += 1
+                    continue
+                try:
+                    with self.env.cr.savepoint():
+                        settlement._sync_goflow_one()
+                    done += 1
+                except (GoflowError, UserError) as error:
+                    failed += 1
+                    settlement._sync_goflow_failed(error)
+        return _(
+            "%(done)s settlement(s) synced, %(failed)s failed, %(busy)s skipped.",
+            done=done,
+            failed=failed,
+            busy=busy,
+        )
+
+    def _sync_lock(self, company):
+        self.env.cr.execute(
+            SQL("SELECT pg_try_advisory_xact_lock(%s, %s)", SYNC_LOCK_KEY, company.id)
+        )
+        return self.env.cr.fetchone()[0]
+
+    def _sync_goflow_failed(self, error):
+        self.ensure_one()
+        _logger.warning(
+            "Goflow sync of settlement %s (id %s) failed: %s",
+            self.settlement_ref,
+            self.id,
+            error,
+        )
+        message = str(error)
+        self.write(
+            {
+                "last_sync_attempt_at": fields.Datetime.now(),
+                "last_sync_error": message[:500],
+            }
+        )
+        self.message_post(
+            body=Markup("<p>%s</p><p>%s</p>")
+            % (_("The Goflow sync failed; it will be tried again."), message)
+        )
+
+    def _sync_goflow_one(self):
+        """Ask Goflow for this settlement's order costs and apply them."""
+        self.ensure_one()
+        store = self.store_id
+        connection = store.goflow_connection_id
+        if not connection:
+            raise UserError(
+                _(
+                    "Store %(store)s has no Goflow connection; set one on the store.",
+                    store=store.name,
+                )
+            )
+        CostLine = self.env["goflow.cost.line"]
+        CostLine.flush_model()
+        lines = CostLine.search(
+            [
+                ("settlement_id", "=", self.id),
+                ("source", "not in", ("manual", "average")),
+            ]
+        )
+        posted = self.state == "posted"
+        states = [
+            LineState(
+                line_id=line.id,
+                kind=line.kind,
+                order_ref=line.order_ref or "",
+                sku=line.sku or "",
+                state=line.state,
+                source=line.source or None,
+                unit_cost=Decimal(str(line.unit_cost)) if line.unit_cost else None,
+                posted=posted,
+                missing_reason=line.missing_reason or None,
+            )
+            for line in lines
+        ]
+        numbers = order_numbers_to_ask(states)
+        order_lines = []
+        if numbers:
+            client = connection._goflow_client()
+            order_lines = list(
+                client.fetch_order_costs(
+                    numbers, store_ids=store._goflow_store_id_list() or None
+                )
+            )
+        costs, found = aggregate_costs(order_lines)
+        updates = plan_sync(states, costs, found)
+        self._apply_sync_updates(lines, updates)
+        now = fields.Datetime.now()
+        self.env.cr.execute(
+            SQL(
+                "UPDATE goflow_cost_line SET synced_at = %s WHERE settlement_id = %s",
+                now,
+                self.id,
+            )
+        )
+        CostLine.invalidate_model(["synced_at"])
+        lines.modified(["synced_at"])
+        self.write(
+            {"last_sync_at": now, "last_sync_attempt_at": now, "last_sync_error": False}
+        )
+        self._post_sync_message(updates, len(numbers))
+        trueups = [u for u in updates if u.action == ACTION_TRUEUP]
+        if trueups and posted:
+            self._goflow_post_trueups()
+
+    def _apply_sync_updates(self, lines, updates):
+        """Write the planned updates with one SQL statement."""
+        if not updates:
+            return
+        by_id = {line.id: line for line in lines}
+        decimals = self.currency_id.decimal_places
+        rows = []
+        for update in updates:
+            line = by_id[update.line_id]
+            if update.action == ACTION_MISSING:
+                rows.append(
+                    (
+                        update.line_id,
+                        None,
+                        0,
+                        "missing",
+                        None,
+                        update.missing_reason,
+                        update.goflow_ref,
+                    )
+                )
+                continue
+            total = line_total(Decimal(str(line.quantity)), update.unit_cost, decimals)
+            rows.append(
+                (
+                    update.line_id,
+                    update.unit_cost,
+                    line.sign * total,
+                    "costed",
+                    "goflow",
+                    None,
+                    update.goflow_ref,
+                )
+            )
+        values = SQL(", ").join(
+            SQL("(%s, %s::numeric, %s::numeric, %s, %s, %s, %s)", *row) for row in rows
+        )
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE goflow_cost_line c
+                   SET unit_cost = v.unit_cost,
+                       total_cost = v.total_cost,
+                       state = v.state,
+                       source = v.source,
+                       missing_reason = v.reason,
+                       goflow_order_ref = COALESCE(v.goflow_ref, c.goflow_order_ref),
+                       write_uid = %s,
+                       write_date = NOW() AT TIME ZONE 'UTC'
+                  FROM (VALUES %s) AS v(id, unit_cost, total_cost, state, source,
+                                        reason, goflow_ref)
+                 WHERE c.id = v.id
+                """,
+                self.env.uid,
+                values,
+            )
+        )
+        fnames = [
+            "unit_cost",
+            "total_cost",
+            "state",
+            "source",
+            "missing_reason",
+            "goflow_order_ref",
+        ]
+        changed = lines.browse([u.line_id for u in updates])
+        changed.invalidate_recordset(fnames)
+        changed.modified(fnames)
+
+    def _post_sync_message(self, updates, asked):
+        costed = sum(
+            1 for u in updates if u.action not in (ACTION_MISSING, ACTION_TRUEUP)
+        )
+        trueups = sum(1 for u in updates if u.action == ACTION_TRUEUP)
+        self.flush_recordset()
+        missing = self.cost_line_ids.filtered(lambda c: c.state == "missing")
+        body = _(
+            "Goflow sync: %(asked)s order(s) asked, %(costed)s cost(s) set, "
+            "%(missing)s still missing.",
+            asked=asked,
+            costed=costed,
+            missing=len(missing),
+        )
+        if trueups:
+            body += " " + _(
+                "%(count)s posted cost(s) changed in Goflow (true-up).", count=trueups
+            )
+        if missing:
+            sample = ", ".join(
+                f"{line.sku} ({line.order_ref or line.adjustment_ref or '-'})"
+                for line in missing[:5]
+            )
+            body += " " + _("Missing: %(sample)s", sample=sample)
+            if len(missing) > 5:
+                body += " …"
+        self.message_post(body=body)
+
+    def _goflow_post_trueups(self):
+        """Hook of the journal-entries layer: post the true-up of cost lines
+        whose cost changed after the COGS entry was posted."""
+        return True
 
     def action_view_lines(self):
         self.ensure_one()

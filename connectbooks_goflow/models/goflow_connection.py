@@ -44,6 +44,11 @@ class GoflowConnection(models.Model):
         help="Client-side limit; 0 means no limit.",
     )
     page_size = fields.Integer(default=100)
+    timeout = fields.Integer(
+        string="Timeout (seconds)",
+        default=30,
+        help="How long one request to Goflow may take, to connect and to answer.",
+    )
     base_url = fields.Char(
         string="Base URL",
         help="Debug only: overrides https://<subdomain>.api.goflow.com/v1. "
@@ -59,6 +64,7 @@ class GoflowConnection(models.Model):
             "CHECK(rate_limit >= 0)",
             "The rate limit cannot be negative.",
         ),
+        ("timeout_positive", "CHECK(timeout > 0)", "The timeout must be positive."),
         (
             "page_size_positive",
             "CHECK(page_size > 0 AND page_size <= 1000)",
@@ -163,4 +169,5 @@ class GoflowConnection(models.Model):
             beta_contact=secret.beta_contact or None,
             rate_limit_per_minute=self.rate_limit or None,
             page_size=self.page_size or None,
+            timeout=float(self.timeout or 30),
         )

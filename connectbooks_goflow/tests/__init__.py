@@ -1,3 +1,4 @@
 from . import test_security
 from . import test_settlement_model
 from . import test_settlement_import
+from . import test_cost_sync

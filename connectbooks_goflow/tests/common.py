@@ -72,37 +72,58 @@ class ConnectbooksCase(TransactionCase):
             }
         )
 
+    # Store account fields and the (code, type) of the test account behind each.
+    STORE_ACCOUNTS = {
+        "clearing_account_id": ("CBG100", "asset_current"),
+        "cogs_account_id": ("CBG500", "expense_direct_cost"),
+        "inventory_account_id": ("CBG130", "asset_current"),
+        "account_sales_id": ("CBG400", "income"),
+        "account_shipping_id": ("CBG401", "income"),
+        "account_refund_id": ("CBG402", "income"),
+        "account_promotion_id": ("CBG403", "income"),
+        "account_tax_id": ("CBG210", "liability_current"),
+        "account_selling_fee_id": ("CBG600", "expense"),
+        "account_fulfillment_fee_id": ("CBG601", "expense"),
+        "account_advertising_id": ("CBG602", "expense"),
+        "account_storage_fee_id": ("CBG603", "expense"),
+        "account_subscription_id": ("CBG604", "expense"),
+        "account_reimbursement_id": ("CBG404", "income_other"),
+        "account_reserve_id": ("CBG140", "asset_current"),
+        "account_other_id": ("CBG690", "expense"),
+    }
+
     @classmethod
-    def _make_account(cls, company, code, name, account_type):
-        return cls.env["account.account"].create(
-            {
-                "code": code,
-                "name": name,
-                "account_type": account_type,
-                "company_ids": [Command.set(company.ids)],
-                "reconcile": account_type == "asset_current",
+    def _company_accounts(cls, company):
+        """One account per store role in ``company``, created once."""
+        cache = cls.__dict__.get("_accounts_cache")
+        if cache is None:
+            cache = {}
+            cls._accounts_cache = cache
+        if company.id not in cache:
+            cache[company.id] = {
+                field: cls.env["account.account"].create(
+                    {
+                        "code": code,
+                        "name": field.replace("_id", "").replace("_", " ").title(),
+                        "account_type": account_type,
+                        "company_ids": [Command.set(company.ids)],
+                        "reconcile": field == "clearing_account_id",
+                    }
+                )
+                for field, (code, account_type) in cls.STORE_ACCOUNTS.items()
             }
-        )
+        return cache[company.id]
 
     @classmethod
     def _make_store(cls, company, journal, name):
-        acc = cls._make_account
+        accounts = cls._company_accounts(company)
         return cls.env["connectbooks.store"].create(
             {
                 "name": name,
                 "company_id": company.id,
                 "currency_id": company.currency_id.id,
                 "journal_id": journal.id,
-                "clearing_account_id": acc(
-                    company, "CBG100", "Marketplace clearing", "asset_current"
-                ).id,
-                "cogs_account_id": acc(
-                    company, "CBG500", "COGS", "expense_direct_cost"
-                ).id,
-                "inventory_account_id": acc(
-                    company, "CBG130", "Inventory", "asset_current"
-                ).id,
-                "account_sales_id": acc(company, "CBG400", "Sales", "income").id,
+                **{field: account.id for field, account in accounts.items()},
             }
         )
 
