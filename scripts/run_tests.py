@@ -205,7 +205,7 @@ def bad_lines(text, levels=("WARNING", "ERROR", "CRITICAL")):
     return out
 
 
-def stage_odoo(stage, test_tags):
+def stage_odoo(stage, test_tags, quick=False):
     version, why = odoo_version()
     if version is None:
         stage.detail = f"no Odoo importable by {sys.executable} ({why})"
@@ -231,15 +231,20 @@ def stage_odoo(stage, test_tags):
         common = ["--addons-path", ",".join(paths), "--log-level", "info"]
         # 1. install with demo data: no warning or error in the log
         db_demo = f"cbg_demo_{suffix}"
-        rc, text, secs = run_odoo(
-            odoo_cmd(cluster, db_demo, [*common, "-i", ADDON], data_dir),
-            LOG_DIR / "odoo-install-demo.log",
+        rc, text, secs = (
+            (0, "", 0.0)
+            if quick
+            else run_odoo(
+                odoo_cmd(cluster, db_demo, [*common, "-i", ADDON], data_dir),
+                LOG_DIR / f"odoo-install-demo-{suffix}.log",
+            )
         )
         bad = bad_lines(text)
-        print(
-            f"install with demo data: {secs:.0f}s, exit {rc}, "
-            f"{len(bad)} warning/error line(s)"
-        )
+        if not quick:
+            print(
+                f"install with demo data: {secs:.0f}s, exit {rc}, "
+                f"{len(bad)} warning/error line(s)"
+            )
         for line in bad[:40]:
             print("  ", line)
         if rc or bad:
@@ -262,7 +267,7 @@ def stage_odoo(stage, test_tags):
                 ],
                 data_dir,
             ),
-            LOG_DIR / "odoo-tests.log",
+            LOG_DIR / f"odoo-tests-{suffix}.log",
         )
         bad = bad_lines(text)
         summaries = re.findall(
@@ -299,9 +304,8 @@ def stage_odoo(stage, test_tags):
         cluster.stop()
     stage.seconds = time.monotonic() - start
     stage.status = "ran/failed" if failures else "ran/passed"
-    stage.detail = (
-        "; ".join(failures) if failures else f"logs in {LOG_DIR.relative_to(ROOT)}"
-    )
+    logs = f"log: {(LOG_DIR / f'odoo-tests-{suffix}.log').relative_to(ROOT)}"
+    stage.detail = "; ".join([*failures, logs])
 
 
 def main():
@@ -311,6 +315,11 @@ def main():
     )
     parser.add_argument(
         "--test-tags", default=f"/{ADDON}", help="Odoo --test-tags for the Odoo stage"
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="Odoo stage: skip the install with demo data (for development)",
     )
     parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments")
     args = parser.parse_args()
@@ -326,7 +335,7 @@ def main():
         elif stage.name == "lint":
             stage_lint(stage)
         else:
-            stage_odoo(stage, args.test_tags)
+            stage_odoo(stage, args.test_tags, quick=args.quick)
     print("\n===== summary =====")
     for stage in stages:
         print(stage.line())
