@@ -5,7 +5,7 @@ from decimal import Decimal
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
 from ..core.cost_sync import (
@@ -15,6 +15,7 @@ from ..core.cost_sync import (
     plan_sync,
 )
 from ..core.costing import ACTION_MISSING, ACTION_TRUEUP, line_total
+from ..core.entries import GOODS_OUT, cogs_pairs, settlement_lines, trueup_pairs
 from ..core.goflow_client import GoflowError
 
 _logger = logging.getLogger(__name__)
@@ -23,6 +24,8 @@ _logger = logging.getLogger(__name__)
 SYNC_LOCK_KEY = 0x60F10
 # The cron takes this many settlements per batch (a batch is one transaction).
 CRON_BATCH_SIZE = 10
+# How many problems a posting gate lists before "and N more".
+GATE_SAMPLE = 10
 # A settlement tried less than this long ago is not taken again by the cron.
 CRON_RETRY_AFTER = timedelta(minutes=30)
 
@@ -527,10 +530,468 @@ class ConnectbooksSettlement(models.Model):
                 body += " …"
         self.message_post(body=body)
 
-    def _goflow_post_trueups(self):
-        """Hook of the journal-entries layer: post the true-up of cost lines
-        whose cost changed after the COGS entry was posted."""
+    # -- posting (DESIGN §5) ---------------------------------------------------
+
+    def action_post(self):
+        """Post the settlement entry and the COGS entry (accounting manager)."""
+        self._check_manager()
+        for settlement in self:
+            settlement._post(estimate=False)
         return True
+
+    def action_post_estimated(self):
+        """Post with the pre-filled costs standing in for the missing ones;
+        they are marked ``estimate`` and trued up when real costs arrive."""
+        self._check_manager()
+        for settlement in self:
+            settlement._post(estimate=True)
+        return True
+
+    def action_reset_to_draft(self):
+        """Cancel the settlement's entries the Odoo way (reset to draft and
+        cancel; reversed instead when their period is locked)."""
+        self._check_manager()
+        for settlement in self.filtered(lambda s: s.state == "posted"):
+            settlement._unpost()
+        return True
+
+    def _check_manager(self):
+        if not self.env.user.has_group("account.group_account_manager"):
+            raise AccessError(
+                _("Only an accounting manager can post or reset a settlement.")
+            )
+        self.check_access("write")
+
+    def _post(self, estimate):
+        self.ensure_one()
+        if self.state != "draft":
+            raise UserError(
+                _("Settlement %(name)s is not a draft.", name=self.display_name)
+            )
+        self._check_posting_setup()
+        if estimate:
+            self._apply_estimates()
+        self._check_costs_complete()
+        settlement_vals = self._prepare_settlement_move_vals()
+        cogs_vals, pairs = self._prepare_cogs_move_vals()
+        vals_list = [settlement_vals] + ([cogs_vals] if cogs_vals else [])
+        moves = (
+            self.env["account.move"]
+            .with_context(skip_invoice_sync=True)
+            .create(vals_list)
+        )
+        moves.action_post()
+        settlement_move = moves[0]
+        if cogs_vals:
+            self._link_cost_lines(moves[1], pairs)
+        estimated = self.cost_line_ids.filtered(lambda c: c.source == "estimate")
+        self.write(
+            {
+                "state": "posted",
+                "move_id": settlement_move.id,
+                "posted_with_estimates": bool(estimated),
+            }
+        )
+        self.message_post(
+            body=_(
+                "Posted: settlement entry %(entry)s, COGS %(cogs)s.",
+                entry=settlement_move.name,
+                cogs=moves[1:].name or _("none (nothing to cost)"),
+            )
+            + (
+                " " + _("%(count)s estimated cost(s).", count=len(estimated))
+                if estimated
+                else ""
+            )
+        )
+
+    def _check_posting_setup(self):
+        store = self.store_id
+        missing = [
+            store._fields[name].string
+            for name in (
+                "journal_id",
+                "clearing_account_id",
+                "cogs_account_id",
+                "inventory_account_id",
+            )
+            if not store[name]
+        ]
+        if missing:
+            raise UserError(
+                _(
+                    "Store %(store)s needs these before posting: %(fields)s.",
+                    store=store.name,
+                    fields=", ".join(missing),
+                )
+            )
+        if not self.deposit_date:
+            raise UserError(
+                _("Settlement %(name)s has no deposit date.", name=self.display_name)
+            )
+
+    def _check_costs_complete(self):
+        missing = self.cost_line_ids.filtered(lambda c: c.state == "missing")
+        if not missing:
+            return
+        sample = ", ".join(
+            f"{line.sku} ({line.order_ref or line.adjustment_ref or '-'})"
+            for line in missing[:GATE_SAMPLE]
+        )
+        more = len(missing) - GATE_SAMPLE
+        raise UserError(
+            _(
+                "Settlement %(name)s has %(count)s cost line(s) without a cost: "
+                "%(sample)s%(more)s. Sync with Goflow or resolve them first; a "
+                "manager may post with estimated costs.",
+                name=self.display_name,
+                count=len(missing),
+                sample=sample,
+                more=_(" and %(n)s more", n=more) if more > 0 else "",
+            )
+        )
+
+    def _prepare_settlement_move_vals(self):
+        """One line per mapped (transaction type, amount type, description),
+        and the deposit to the clearing account.
+
+        :raise UserError: an unmapped combination, or the lines do not add up
+            to the reported total
+        """
+        store = self.store_id
+        self.env["connectbooks.settlement.line"].flush_model()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT transaction_type, amount_type, amount_description,
+                       SUM(amount)
+                  FROM connectbooks_settlement_line
+                 WHERE settlement_id = %s
+                 GROUP BY transaction_type, amount_type, amount_description
+                 ORDER BY transaction_type, amount_type, amount_description
+                """,
+                self.id,
+            )
+        )
+        combos = self.env.cr.fetchall()
+        index, rules = self.env["connectbooks.amount.mapping"]._mapping_index(store)
+
+        def account_of(ttype, atype, desc):
+            rule_id = index.match(ttype, atype, desc)
+            if rule_id is None:
+                return None
+            return rules[rule_id]._account_for(store).id or None
+
+        decimals = self.currency_id.decimal_places
+        lines, unmapped, deposit = settlement_lines(combos, account_of, decimals)
+        if unmapped:
+            listed = "\n".join(
+                f"- {u.transaction_type} / {u.amount_type} / {u.amount_description}"
+                f" ({u.amount})"
+                for u in unmapped[:GATE_SAMPLE]
+            )
+            raise UserError(
+                _(
+                    "Settlement %(name)s has %(count)s unmapped transaction(s); map "
+                    "them under Configuration > Amount Mappings (or give the store "
+                    "an account for their role):\n%(listed)s",
+                    name=self.display_name,
+                    count=len(unmapped),
+                    listed=listed,
+                )
+            )
+        reported = self.currency_id.round(self.total_amount)
+        if self.currency_id.compare_amounts(float(deposit), reported):
+            raise UserError(
+                _(
+                    "Settlement %(name)s does not balance: its lines add up to "
+                    "%(lines)s but the marketplace reports a deposit of %(total)s "
+                    "(difference %(diff)s).",
+                    name=self.display_name,
+                    lines=deposit,
+                    total=reported,
+                    diff=self.currency_id.round(reported - float(deposit)),
+                )
+            )
+        line_vals = [
+            self._move_line_vals(line.account_id, line.label, line.balance)
+            for line in lines
+        ]
+        line_vals.append(
+            self._move_line_vals(
+                store.clearing_account_id.id,
+                _("Deposit %(ref)s", ref=self.settlement_ref),
+                deposit,
+            )
+        )
+        self._balance_company_currency(line_vals)
+        return self._move_vals("settlement", line_vals)
+
+    def _prepare_cogs_move_vals(self):
+        """The COGS entry: per SKU and direction, COGS against inventory.
+
+        :return: (vals or None when nothing is costed, list of CogsPair)
+        """
+        self.env["goflow.cost.line"].flush_model()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT id, sku, product_id, sign, quantity, total_cost
+                  FROM goflow_cost_line
+                 WHERE settlement_id = %s
+                 ORDER BY sku, id
+                """,
+                self.id,
+            )
+        )
+        pairs = cogs_pairs(self.env.cr.fetchall())
+        if not pairs:
+            return None, pairs
+        return self._move_vals("cogs", self._cogs_line_vals(pairs)), pairs
+
+    def _cogs_line_vals(self, pairs, label=None):
+        store = self.store_id
+        vals = []
+        for pair in pairs:
+            what = _("Refunded") if pair.direction != GOODS_OUT else _("Sold")
+            name = label or _("COGS %(sku)s", sku=pair.sku)
+            name = f"{name} ({what.lower()} {pair.quantity.normalize():f})"
+            common = {
+                "product_id": pair.product_id or False,
+                "quantity": float(pair.quantity),
+            }
+            vals.append(
+                {
+                    **self._move_line_vals(
+                        store.cogs_account_id.id, name, pair.cogs_balance
+                    ),
+                    **common,
+                }
+            )
+            vals.append(
+                {
+                    **self._move_line_vals(
+                        store.inventory_account_id.id, name, -pair.cogs_balance
+                    ),
+                    **common,
+                }
+            )
+        self._balance_company_currency(vals)
+        return vals
+
+    def _move_line_vals(self, account_id, name, amount):
+        """Values of a journal item of ``amount`` in the settlement currency
+        (positive: debit), converted at the deposit date."""
+        company = self.company_id
+        currency = self.currency_id
+        amount = float(amount)
+        if currency == company.currency_id:
+            return {"account_id": account_id, "name": name, "balance": amount}
+        balance = currency._convert(
+            amount, company.currency_id, company, self.deposit_date
+        )
+        return {
+            "account_id": account_id,
+            "name": name,
+            "currency_id": currency.id,
+            "amount_currency": amount,
+            "balance": balance,
+        }
+
+    def _balance_company_currency(self, line_vals):
+        """Foreign settlements: put the conversion's rounding remainder on
+        the last line so the entry balances in company currency."""
+        if self.currency_id == self.company_id.currency_id or not line_vals:
+            return
+        company_currency = self.company_id.currency_id
+        remainder = company_currency.round(sum(v["balance"] for v in line_vals))
+        if remainder:
+            line_vals[-1]["balance"] = company_currency.round(
+                line_vals[-1]["balance"] - remainder
+            )
+
+    def _move_vals(self, kind, line_vals, date=None):
+        labels = {
+            "settlement": _("Settlement %(ref)s", ref=self.settlement_ref),
+            "cogs": _("COGS of settlement %(ref)s", ref=self.settlement_ref),
+            "trueup": _("COGS true-up of settlement %(ref)s", ref=self.settlement_ref),
+        }
+        return {
+            "move_type": "entry",
+            "journal_id": self.store_id.journal_id.id,
+            "date": date or self.deposit_date,
+            "ref": labels[kind],
+            "goflow_settlement_id": self.id,
+            "goflow_move_kind": kind,
+            "line_ids": [fields.Command.create(vals) for vals in line_vals],
+        }
+
+    def _link_cost_lines(self, move, pairs):
+        """Point every cost line at the COGS journal item that carries it and
+        record what was booked for it (the base of later true-ups)."""
+        cogs_account = self.store_id.cogs_account_id
+        cogs_items = move.line_ids.filtered(
+            lambda item: item.account_id == cogs_account
+        )
+        if len(cogs_items) != len(pairs):
+            raise UserError(_("The COGS entry does not match its cost lines."))
+        rows = [
+            (line_id, item.id)
+            for pair, item in zip(pairs, cogs_items.sorted("id"), strict=True)
+            for line_id in pair.cost_line_ids
+        ]
+        if not rows:
+            return
+        values = SQL(", ").join(SQL("(%s, %s)", *row) for row in rows)
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE goflow_cost_line c
+                   SET cogs_move_line_id = v.item, posted_total = c.total_cost
+                  FROM (VALUES %s) AS v(id, item)
+                 WHERE c.id = v.id
+                """,
+                values,
+            )
+        )
+        lines = self.env["goflow.cost.line"].browse([row[0] for row in rows])
+        lines.invalidate_recordset(["cogs_move_line_id", "posted_total"])
+        lines.modified(["cogs_move_line_id", "posted_total"])
+
+    def _apply_estimates(self):
+        """Give each missing cost line its pre-filled cost, as an estimate."""
+        missing = self.cost_line_ids.filtered(lambda c: c.state == "missing")
+        if not missing:
+            return
+        prefills = missing._goflow_prefill()
+        unknown = missing.filtered(lambda c: not prefills.get(c.id, (None,))[0])
+        if unknown:
+            raise UserError(
+                _(
+                    "No estimate is known for %(count)s cost line(s): %(sample)s. "
+                    "Type their cost in the Resolve wizard.",
+                    count=len(unknown),
+                    sample=", ".join(
+                        f"{c.sku} ({c.order_ref or c.adjustment_ref or '-'})"
+                        for c in unknown[:GATE_SAMPLE]
+                    ),
+                )
+            )
+        for unit_cost, lines in missing.grouped(lambda c: prefills[c.id][0]).items():
+            lines.write(
+                {
+                    "unit_cost": float(unit_cost),
+                    "state": "costed",
+                    "source": "estimate",
+                    "missing_reason": False,
+                }
+            )
+
+    def _goflow_post_trueups(self):
+        """Post, for a posted settlement, the difference between its cost
+        lines and what its COGS entries booked: one true-up entry per call,
+        dated at the deposit date or, when that period is locked, on the
+        first open day."""
+        for settlement in self.filtered(lambda s: s.state == "posted"):
+            settlement._post_trueup()
+
+    def _post_trueup(self):
+        self.ensure_one()
+        CostLine = self.env["goflow.cost.line"]
+        CostLine.flush_model()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT id, sku, product_id, sign, quantity, total_cost,
+                       posted_total, unit_cost
+                  FROM goflow_cost_line
+                 WHERE settlement_id = %s AND total_cost != posted_total
+                 ORDER BY sku, id
+                """,
+                self.id,
+            )
+        )
+        rows = self.env.cr.fetchall()
+        if not rows:
+            return
+        pairs = trueup_pairs(row[:7] for row in rows)
+        moves = self.env["account.move"]
+        if pairs:
+            date = self._first_open_date(self.deposit_date)
+            vals = self._move_vals(
+                "trueup", self._cogs_line_vals(pairs, label=_("COGS true-up")), date
+            )
+            moves = self.env["account.move"].create(vals)
+            moves.action_post()
+        changed = CostLine.browse([row[0] for row in rows])
+        self.env.cr.execute(
+            SQL(
+                "UPDATE goflow_cost_line SET posted_total = total_cost "
+                "WHERE id = ANY(%s)",
+                changed.ids,
+            )
+        )
+        changed.invalidate_recordset(["posted_total"])
+        changed.modified(["posted_total"])
+        lines = "".join(
+            f"<li>{sku} ({order}): {posted} → {total}</li>"
+            for _id, sku, _p, _s, _q, total, posted, _u in rows[:GATE_SAMPLE]
+            for order in [changed.browse(_id).order_ref or "-"]
+        )
+        self.message_post(
+            body=Markup("<p>%s</p><ul>%s</ul>")
+            % (
+                _(
+                    "COGS true-up %(entry)s: %(count)s cost line(s) changed after "
+                    "posting.",
+                    entry=moves.name or _("(nets to zero, no entry)"),
+                    count=len(rows),
+                ),
+                Markup(lines),
+            )
+        )
+        if self.posted_with_estimates and not self.cost_line_ids.filtered(
+            lambda c: c.source == "estimate"
+        ):
+            self.posted_with_estimates = False
+
+    def _first_open_date(self, date):
+        """``date``, or the day after the latest lock date that covers it."""
+        journal = self.store_id.journal_id
+        locks = self.company_id._get_violated_lock_dates(date, False, journal)
+        if locks:
+            return locks[-1][0] + timedelta(days=1)
+        return date
+
+    def _unpost(self):
+        self.ensure_one()
+        moves = self.move_id | self.cogs_move_ids.filtered(
+            lambda m: m.state == "posted"
+        )
+        for move in moves:
+            try:
+                with self.env.cr.savepoint():
+                    move.button_draft()
+                    move.button_cancel()
+            except UserError:
+                # A locked period: reverse on the first open day instead.
+                reversal = move._reverse_moves(
+                    [
+                        {
+                            "date": self._first_open_date(move.date),
+                            "ref": _("Reversal of %(name)s", name=move.name),
+                        }
+                    ],
+                    cancel=True,
+                )
+                reversal.goflow_settlement_id = self
+                reversal.goflow_move_kind = move.goflow_move_kind
+        lines = self.cost_line_ids
+        lines.write({"cogs_move_line_id": False, "posted_total": 0.0})
+        self.write({"state": "draft", "move_id": False, "posted_with_estimates": False})
+        self.message_post(
+            body=_("Reset to draft: %(count)s entry(ies) cancelled.", count=len(moves))
+        )
 
     def action_view_lines(self):
         self.ensure_one()

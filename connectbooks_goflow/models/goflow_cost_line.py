@@ -1,5 +1,20 @@
+import logging
+from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
 from odoo import api, fields, models
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
+
+from ..core.costing import ODOO_AVERAGE_DAYS, prefill_cost
+from ..core.goflow_client import GoflowError
+
+_logger = logging.getLogger(__name__)
+
+# ir.config_parameter: days of known costs the Odoo average looks back.
+AVERAGE_WINDOW_PARAM = "connectbooks_goflow.average_window_days"
+# Sources whose costs feed the Odoo average (estimates never do).
+AVERAGE_SOURCES = ("goflow", "manual", "average")
 
 COST_KINDS = [("order", "Order"), ("refund", "Refund"), ("adjustment", "Adjustment")]
 COST_SOURCES = [
@@ -112,3 +127,118 @@ class GoflowCostLine(models.Model):
         for line in self:
             total = line.currency_id.round(line.quantity * (line.unit_cost or 0.0))
             line.total_cost = line.sign * total
+
+    def write(self, vals):
+        posted = self.settlement_id.filtered(lambda s: s.state == "posted")
+        if posted and "unit_cost" in vals:
+            if not self.env.user.has_group("account.group_account_manager"):
+                raise AccessError(
+                    self.env._(
+                        "Only an accounting manager can change the cost of a "
+                        "posted settlement (%(name)s).",
+                        name=posted[0].display_name,
+                    )
+                )
+        result = super().write(vals)
+        if posted and "unit_cost" in vals:
+            # A correction after posting: book the difference (DESIGN §4.5).
+            posted._goflow_post_trueups()
+        return result
+
+    def _goflow_prefill(self):
+        """The current-average pre-fill of each line (DESIGN §4.3).
+
+        Goflow's current average of the SKU, else the quantity-weighted
+        average of the costs known in Odoo for it (same company, last N days,
+        no estimates), else Goflow's default cost, else nothing. One Goflow
+        call per connection and one SQL query for all SKUs.
+
+        :return: {line id: (unit cost Decimal or None, basis code, basis text)}
+        """
+        if not self:
+            return {}
+        window = self._average_window_days()
+        odoo_avg = self._odoo_averages(window)
+        goflow = self._goflow_product_costs()
+        result = {}
+        for line in self:
+            company_id = line.company_id.id
+            avg, count = odoo_avg.get((company_id, line.sku), (None, 0))
+            product = goflow.get((line.store_id.goflow_connection_id.id, line.sku))
+            result[line.id] = prefill_cost(
+                product and product.average_cost,
+                avg,
+                count,
+                product and product.default_cost,
+                days=window,
+            )
+        return result
+
+    @api.model
+    def _average_window_days(self):
+        value = self.env["ir.config_parameter"].sudo().get_param(AVERAGE_WINDOW_PARAM)
+        try:
+            days = int(value) if value else ODOO_AVERAGE_DAYS
+        except ValueError:
+            days = ODOO_AVERAGE_DAYS
+        return max(days, 1)
+
+    def _odoo_averages(self, window):
+        """{(company id, SKU): (weighted average, number of costs)}"""
+        skus = list({sku for sku in self.mapped("sku") if sku})
+        if not skus:
+            return {}
+        since = fields.Date.context_today(self) - timedelta(days=window)
+        self.flush_model()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT company_id, sku,
+                       SUM(quantity * unit_cost) / SUM(quantity), COUNT(*)
+                  FROM goflow_cost_line
+                 WHERE sku = ANY(%s)
+                   AND company_id = ANY(%s)
+                   AND state = 'costed'
+                   AND source IN %s
+                   AND unit_cost > 0
+                   AND quantity > 0
+                   AND posted_date >= %s
+                 GROUP BY company_id, sku
+                """,
+                skus,
+                self.company_id.ids,
+                AVERAGE_SOURCES,
+                since,
+            )
+        )
+        quantum = Decimal("0.0001")
+        return {
+            (company_id, sku): (
+                Decimal(average).quantize(quantum, ROUND_HALF_UP),
+                count,
+            )
+            for company_id, sku, average, count in self.env.cr.fetchall()
+        }
+
+    def _goflow_product_costs(self):
+        """{(connection id, SKU): ProductCost}; Goflow errors only cost the
+        pre-fill its Goflow part (logged), never the wizard."""
+        result = {}
+        for connection, lines in self.grouped(
+            lambda line: line.store_id.goflow_connection_id
+        ).items():
+            if not connection:
+                continue
+            skus = sorted({sku for sku in lines.mapped("sku") if sku})
+            try:
+                costs = connection._goflow_client().fetch_product_costs(skus)
+            except (GoflowError, UserError) as error:
+                _logger.info(
+                    "Goflow product costs unavailable for connection %s: %s",
+                    connection.id,
+                    error,
+                )
+                continue
+            for sku, cost in costs.items():
+                result[(connection.id, sku)] = cost
+        return result

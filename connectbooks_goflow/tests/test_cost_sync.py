@@ -32,7 +32,27 @@ def small_dataset():
             order(9003, "113-9988776-7654321", [("TEA-TIN-50G", 1, 5.00)]),
             order(9004, "114-2233445-5566778", [("BLU-MUG-12OZ", 1, None)]),
         ],
-        "products": [],
+        "products": [
+            {
+                "id": 1,
+                "item_number": "BLU-MUG-12OZ",
+                "pricing": {"default_price": 19.99, "default_cost": 6.0},
+            },
+            {
+                "id": 2,
+                "item_number": "TEA-TIN-50G",
+                "pricing": {
+                    "default_price": 12.99,
+                    "default_cost": 3.9,
+                    "average_cost": 4.2,
+                },
+            },
+            {
+                "id": 3,
+                "item_number": "RED-MUG-12OZ",
+                "pricing": {"default_price": 19.99, "default_cost": 5.0},
+            },
+        ],
         "stores": [{"id": 7, "name": "Amazon US", "channel": "amazon_marketplace_usa"}],
     }
 
