@@ -18,12 +18,15 @@ __all__ = [
     "BASIS_ODOO_AVERAGE",
     "CostNeed",
     "DepositCheck",
+    "ResolveDecision",
     "SyncDecision",
     "cost_keys",
     "deposit_check",
     "line_total",
     "merge_sync",
     "prefill_cost",
+    "prefill_costs",
+    "resolve_decision",
     "resolve_refund_cost",
     "sum_totals",
     "to_decimal",
@@ -36,6 +39,8 @@ BASIS_ODOO_AVERAGE = "odoo_average"
 BASIS_GOFLOW_DEFAULT = "goflow_default"
 BASIS_NONE = "none"
 ODOO_AVERAGE_DAYS = 90
+# Unit costs are kept to 4 decimals (the add-on's "Goflow Unit Cost" precision).
+UNIT_COST_DECIMALS = 4
 
 # Where a refund's unit cost came from (DESIGN §4.1).
 REFUND_FROM_REFUND = "goflow_refund"
@@ -49,6 +54,12 @@ ACTION_KEEP = "keep"
 ACTION_UPDATE = "update"
 ACTION_MISSING = "missing"
 ACTION_TRUEUP = "trueup"
+
+# What saving a line of the resolve wizard does (:func:`resolve_decision`).
+RESOLVE_SKIP = "skip"
+RESOLVE_SET = "set"
+RESOLVE_NEGATIVE = "negative"
+RESOLVE_ZERO = "zero_unconfirmed"
 
 _ZERO = Decimal(0)
 
@@ -244,6 +255,96 @@ def prefill_cost(
     if value is not None:
         return value, BASIS_GOFLOW_DEFAULT, "Goflow default cost"
     return None, BASIS_NONE, "no cost known: enter it"
+
+
+def prefill_costs(
+    keys,
+    goflow_costs,
+    odoo_costs,
+    *,
+    days=ODOO_AVERAGE_DAYS,
+    decimals=UNIT_COST_DECIMALS,
+):
+    """:func:`prefill_cost` for many SKUs at once, from aggregated rows.
+
+    :param keys: the keys to pre-fill, e.g. ``(company, currency, sku)``
+    :param goflow_costs: ``{key: (average_cost, default_cost)}`` as Goflow
+        gives them (either may be None); keys Goflow does not know are absent
+    :param odoo_costs: iterable of ``(key, quantity, unit_cost, count)``: the
+        costs known in Odoo, already summed per key and unit cost (one row per
+        distinct unit cost keeps the query small and the average exact)
+    :return: ``{key: (unit_cost or None, basis_code, basis_text, count)}``
+        where ``count`` is the number of Odoo costs behind an Odoo average
+    """
+    pairs = {}
+    counts = {}
+    for key, quantity, unit_cost, count in odoo_costs:
+        if _positive(unit_cost) is None or not quantity or to_decimal(quantity) <= 0:
+            continue
+        pairs.setdefault(key, []).append((quantity, unit_cost))
+        counts[key] = counts.get(key, 0) + int(count or 0)
+    result = {}
+    for key in keys:
+        average = default = None
+        if key in goflow_costs:
+            average, default = goflow_costs[key]
+        odoo_average = weighted_average(pairs.get(key, ()), decimals)
+        value, code, text = prefill_cost(
+            average, odoo_average, counts.get(key, 0), default, days=days
+        )
+        if value is not None:
+            value = value.quantize(_quantum(decimals), rounding=ROUND_HALF_UP)
+        count = counts.get(key, 0) if code == BASIS_ODOO_AVERAGE else 0
+        result[key] = (value, code, text, count)
+    return result
+
+
+# --- Resolving a missing cost by hand ----------------------------------------
+
+
+@dataclass(frozen=True)
+class ResolveDecision:
+    """What saving one line of the resolve wizard does.
+
+    ``action``: ``skip`` (blank: the line stays missing), ``set`` (write
+    ``unit_cost`` with ``source``), ``negative`` or ``zero_unconfirmed``
+    (refused: the caller names the line).
+    """
+
+    action: str
+    unit_cost: Decimal | None = None
+    source: str | None = None
+
+
+def resolve_decision(entered, prefill, zero_confirmed, decimals=UNIT_COST_DECIMALS):
+    """Decide what a typed (or accepted) unit cost does to a missing line.
+
+    * blank (None) leaves the line missing;
+    * a negative cost is refused;
+    * zero is refused unless the person confirmed that zero is correct;
+    * the pre-fill accepted as it is gives source ``average`` (the current
+      average of DESIGN §4.3); any other value is ``manual``.
+
+    Both values are compared at ``decimals`` places (the unit cost precision).
+
+    :return: :class:`ResolveDecision`
+    """
+    entered = to_decimal(entered)
+    if entered is None or not entered.is_finite():
+        return ResolveDecision(RESOLVE_SKIP)
+    quantum = _quantum(decimals)
+    entered = entered.quantize(quantum, rounding=ROUND_HALF_UP)
+    if entered < 0:
+        return ResolveDecision(RESOLVE_NEGATIVE, entered)
+    if entered == 0 and not zero_confirmed:
+        return ResolveDecision(RESOLVE_ZERO, entered)
+    prefill = to_decimal(prefill)
+    accepted = (
+        prefill is not None
+        and entered > 0
+        and prefill.quantize(quantum, rounding=ROUND_HALF_UP) == entered
+    )
+    return ResolveDecision(RESOLVE_SET, entered, "average" if accepted else "manual")
 
 
 # --- Refunds -----------------------------------------------------------------
