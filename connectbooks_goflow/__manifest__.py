@@ -24,6 +24,7 @@
         "views/goflow_cost_line_views.xml",
         "views/connectbooks_amount_mapping_views.xml",
         "views/account_move_views.xml",
+        "report/cogs_xlsx_reports.xml",
         "views/connectbooks_menus.xml",
     ],
     "demo": [],

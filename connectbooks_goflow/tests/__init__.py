@@ -3,3 +3,4 @@ from . import test_settlement_model
 from . import test_settlement_import
 from . import test_cost_sync
 from . import test_journal_entries
+from . import test_cogs_report
