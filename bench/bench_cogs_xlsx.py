@@ -52,6 +52,7 @@ def make_settlement(lines=LINES, seed=SEED):
         sku_index = rng.randrange(SKUS)
         roll = rng.random()
         kind = "order" if roll < 0.95 else ("refund" if roll < 0.99 else "adjustment")
+        order_ref = f"11{index:d}-{index * 7919 % 10**7:07d}"
         quantity = rng.choice((1, 1, 1, 1, 2, 3))
         sign = -1 if kind == "refund" else 1
         missing = rng.random() < MISSING_SHARE
@@ -60,7 +61,7 @@ def make_settlement(lines=LINES, seed=SEED):
             (
                 start + timedelta(days=index * 14 // lines),
                 kind,
-                "" if kind == "adjustment" else f"11{index:d}-{index * 7919 % 10**7:07d}",
+                "" if kind == "adjustment" else order_ref,
                 f"5{index:010d}" if kind != "order" else "",
                 f"SKU-{sku_index:05d}",
                 sku_index + 1,
