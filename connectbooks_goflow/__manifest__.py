@@ -16,6 +16,7 @@
         "data/decimal_precision_data.xml",
         "data/connectbooks_amount_mapping_data.xml",
         "data/ir_cron_data.xml",
+        "wizards/goflow_resolve_cost_wizard_views.xml",
         "views/connectbooks_settlement_views.xml",
         "wizards/connectbooks_settlement_import_wizard_views.xml",
         "views/goflow_connection_views.xml",

@@ -1,12 +1,11 @@
 import logging
 from datetime import timedelta
-from decimal import ROUND_HALF_UP, Decimal
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
-from ..core.costing import ODOO_AVERAGE_DAYS, prefill_cost
+from ..core.costing import ODOO_AVERAGE_DAYS, prefill_costs
 from ..core.goflow_client import GoflowError
 
 _logger = logging.getLogger(__name__)
@@ -149,30 +148,36 @@ class GoflowCostLine(models.Model):
         """The current-average pre-fill of each line (DESIGN §4.3).
 
         Goflow's current average of the SKU, else the quantity-weighted
-        average of the costs known in Odoo for it (same company, last N days,
-        no estimates), else Goflow's default cost, else nothing. One Goflow
-        call per connection and one SQL query for all SKUs.
+        average of the costs known in Odoo for it (same company and currency,
+        last N days, no estimates), else Goflow's default cost, else nothing.
+        One Goflow call per connection and one SQL query for all SKUs.
 
         :return: {line id: (unit cost Decimal or None, basis code, basis text)}
         """
-        if not self:
-            return {}
+        prefills = self._goflow_prefill_by_key()[0]
+        return {line.id: prefills[line._goflow_prefill_key()][:3] for line in self}
+
+    def _goflow_prefill_key(self):
+        """Lines sharing this key share a pre-fill: the average never mixes
+        companies or currencies."""
+        self.ensure_one()
+        return (self.company_id.id, self.currency_id.id, self.sku or "")
+
+    def _goflow_prefill_by_key(self):
+        """The pre-fill per :meth:`_goflow_prefill_key` of these lines.
+
+        :return: ``(prefills, problems, window)``: ``{key: (unit cost or None,
+            basis code, basis text, number of Odoo costs averaged)}`` as
+            :func:`~..core.costing.prefill_costs` gives it; the Goflow
+            connections that could not be asked, as ``[(connection, error
+            text)]`` (their SKUs fall back to the Odoo average); the window of
+            the Odoo average in days
+        """
         window = self._average_window_days()
-        odoo_avg = self._odoo_averages(window)
-        goflow = self._goflow_product_costs()
-        result = {}
-        for line in self:
-            company_id = line.company_id.id
-            avg, count = odoo_avg.get((company_id, line.sku), (None, 0))
-            product = goflow.get((line.store_id.goflow_connection_id.id, line.sku))
-            result[line.id] = prefill_cost(
-                product and product.average_cost,
-                avg,
-                count,
-                product and product.default_cost,
-                days=window,
-            )
-        return result
+        keys = {line._goflow_prefill_key() for line in self}
+        goflow, problems = self._goflow_product_costs()
+        rows = self._odoo_cost_rows(window)
+        return prefill_costs(keys, goflow, rows, days=window), problems, window
 
     @api.model
     def _average_window_days(self):
@@ -183,27 +188,30 @@ class GoflowCostLine(models.Model):
             days = ODOO_AVERAGE_DAYS
         return max(days, 1)
 
-    def _odoo_averages(self, window):
-        """{(company id, SKU): (weighted average, number of costs)}"""
+    def _odoo_cost_rows(self, window):
+        """Costs known in Odoo for the SKUs of these lines, in one query:
+        ``[(key, quantity, unit cost, count)]`` summed per distinct unit cost
+        (the average itself is a core rule)."""
         skus = list({sku for sku in self.mapped("sku") if sku})
         if not skus:
-            return {}
+            return []
         since = fields.Date.context_today(self) - timedelta(days=window)
         self.flush_model()
+        self.env["connectbooks.settlement"].flush_model(["currency_id"])
         self.env.cr.execute(
             SQL(
                 """
-                SELECT company_id, sku,
-                       SUM(quantity * unit_cost) / SUM(quantity), COUNT(*)
-                  FROM goflow_cost_line
-                 WHERE sku = ANY(%s)
-                   AND company_id = ANY(%s)
-                   AND state = 'costed'
-                   AND source IN %s
-                   AND unit_cost > 0
-                   AND quantity > 0
-                   AND posted_date >= %s
-                 GROUP BY company_id, sku
+                SELECT c.company_id, s.currency_id, c.sku, c.unit_cost,
+                       SUM(c.quantity), COUNT(*)
+                  FROM goflow_cost_line c
+                  JOIN connectbooks_settlement s ON s.id = c.settlement_id
+                 WHERE c.sku = ANY(%s)
+                   AND c.company_id = ANY(%s)
+                   AND c.state = 'costed'
+                   AND c.source IN %s
+                   AND c.unit_cost > 0
+                   AND c.posted_date >= %s
+                 GROUP BY c.company_id, s.currency_id, c.sku, c.unit_cost
                 """,
                 skus,
                 self.company_id.ids,
@@ -211,34 +219,44 @@ class GoflowCostLine(models.Model):
                 since,
             )
         )
-        quantum = Decimal("0.0001")
-        return {
-            (company_id, sku): (
-                Decimal(average).quantize(quantum, ROUND_HALF_UP),
-                count,
+        return [
+            ((company_id, currency_id, sku), quantity, unit_cost, count)
+            for company_id, currency_id, sku, unit_cost, quantity, count in (
+                self.env.cr.fetchall()
             )
-            for company_id, sku, average, count in self.env.cr.fetchall()
-        }
+        ]
 
     def _goflow_product_costs(self):
-        """{(connection id, SKU): ProductCost}; Goflow errors only cost the
-        pre-fill its Goflow part (logged), never the wizard."""
+        """Goflow's (average, default) cost per pre-fill key, one batched call
+        per connection. A connection that fails (or has no token) costs only
+        the Goflow part of the pre-fill, never the caller.
+
+        :return: ``({key: (average, default)}, [(connection, error text)])``
+        """
         result = {}
-        for connection, lines in self.grouped(
-            lambda line: line.store_id.goflow_connection_id
-        ).items():
+        problems = []
+        by_connection = self.grouped(lambda line: line.store_id.goflow_connection_id)
+        for connection in sorted(by_connection, key=lambda c: c.id):
             if not connection:
                 continue
+            lines = by_connection[connection]
             skus = sorted({sku for sku in lines.mapped("sku") if sku})
+            if not skus:
+                continue
             try:
-                costs = connection._goflow_client().fetch_product_costs(skus)
+                with connection._goflow_client() as client:
+                    costs = client.fetch_product_costs(skus)
             except (GoflowError, UserError) as error:
                 _logger.info(
                     "Goflow product costs unavailable for connection %s: %s",
                     connection.id,
                     error,
                 )
+                problems.append((connection, str(error)))
                 continue
-            for sku, cost in costs.items():
-                result[(connection.id, sku)] = cost
-        return result
+            for line in lines:
+                cost = costs.get(line.sku)
+                key = line._goflow_prefill_key()
+                if cost is not None and key not in result:
+                    result[key] = (cost.average_cost, cost.default_cost)
+        return result, problems

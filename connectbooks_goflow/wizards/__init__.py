@@ -1,1 +1,4 @@
 from . import connectbooks_settlement_import_wizard
+from . import goflow_resolve_cost_wizard_sku
+from . import goflow_resolve_cost_wizard_line
+from . import goflow_resolve_cost_wizard

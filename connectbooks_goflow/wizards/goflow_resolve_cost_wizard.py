@@ -1,0 +1,525 @@
+from collections import Counter
+
+from markupsafe import Markup
+
+from odoo import Command, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import SQL, formatLang
+
+from ..core.costing import (
+    BASIS_GOFLOW_AVERAGE,
+    BASIS_GOFLOW_DEFAULT,
+    BASIS_NONE,
+    BASIS_ODOO_AVERAGE,
+    RESOLVE_NEGATIVE,
+    RESOLVE_SET,
+    RESOLVE_ZERO,
+    line_total,
+    resolve_decision,
+    to_decimal,
+)
+from ..models.goflow_cost_line import MISSING_REASONS
+
+# Lines named in a refusal, SKUs listed in a chatter message.
+SAMPLE_SIZE = 10
+
+
+class GoflowResolveCostWizard(models.TransientModel):
+    """Give missing cost lines a cost: one settlement's (the Resolve button)
+    or any selection across settlements and stores (Missing Costs list).
+
+    The lines are pre-filled in :meth:`default_get` with the current average
+    of DESIGN §4.3; the wizard is created on the server and opened on its
+    record (see :meth:`_action_open`) so that thousands of lines load a page
+    at a time.
+    """
+
+    _name = "goflow.resolve.cost.wizard"
+    _description = "Resolve Missing Costs"
+
+    sku_ids = fields.One2many(
+        "goflow.resolve.cost.wizard.sku", "wizard_id", string="SKUs"
+    )
+    line_ids = fields.One2many(
+        "goflow.resolve.cost.wizard.line", "wizard_id", string="Lines"
+    )
+    settlement_ids = fields.Many2many(
+        "connectbooks.settlement",
+        "goflow_resolve_cost_wizard_settlement_rel",
+        "wizard_id",
+        "settlement_id",
+        string="Settlements",
+        readonly=True,
+    )
+    line_count = fields.Integer(string="Missing Lines", readonly=True)
+    sku_count = fields.Integer(string="Number of SKUs", readonly=True)
+    window_days = fields.Integer(string="Average Window (days)", readonly=True)
+    prefill_note = fields.Text(readonly=True)
+    can_sync = fields.Boolean(readonly=True)
+
+    @api.model
+    def default_get(self, fields_list):
+        values = super().default_get(fields_list)
+        if "sku_ids" in fields_list and not values.get("sku_ids"):
+            cost_lines = self._cost_lines_from_context()
+            overrides = self.env.context.get("goflow_resolve_overrides") or {}
+            values.update(self._prefill_values(cost_lines, **overrides))
+        return values
+
+    def action_resolve(self):
+        """Save the costs: batched, missing lines only, one chatter message
+        per settlement."""
+        self.ensure_one()
+        plan = self._resolve_plan()
+        written = self._write_costs(plan)
+        settlements = self.env["goflow.cost.line"].browse(written).settlement_id
+        self._post_resolve_messages(plan, written, settlements)
+        left = sum(self.settlement_ids.mapped("missing_count"))
+        message = self.env._(
+            "%(count)s cost(s) saved; %(left)s still missing.",
+            count=len(written),
+            left=left,
+        )
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Missing Costs"),
+                "message": message,
+                "type": "success" if written else "warning",
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
+
+    def action_sync_goflow(self):
+        """Ask Goflow again for the settlements of these lines, then reopen
+        the wizard on the lines still missing, with fresh pre-fills and what
+        was typed so far."""
+        self.ensure_one()
+        cost_lines = self.line_ids.cost_line_id
+        settlements = cost_lines.settlement_id.filtered(
+            lambda s: s.state == "draft" and s.store_id.goflow_connection_id
+        )
+        if not settlements:
+            raise UserError(
+                self.env._(
+                    "None of these settlements' stores has a Goflow connection; "
+                    "set one on the store first."
+                )
+            )
+        settlements.check_access("write")
+        overrides = self._typed_values()
+        settlements._sync_goflow(raise_errors=True)
+        remaining = cost_lines.filtered(
+            lambda c: c.state == "missing" and c.settlement_id.state == "draft"
+        )
+        if not remaining:
+            return {
+                "type": "ir.actions.client",
+                "tag": "display_notification",
+                "params": {
+                    "title": self.env._("Missing Costs"),
+                    "message": self.env._("Goflow now has a cost for every line."),
+                    "type": "success",
+                    "next": {"type": "ir.actions.act_window_close"},
+                },
+            }
+        return self._action_open(remaining, overrides=overrides)
+
+    @api.model
+    def _action_open(self, records, overrides=None):
+        """Create the wizard for ``records`` (settlements or cost lines) and
+        open it.
+
+        :param overrides: values typed in a previous wizard, see
+            :meth:`_typed_values`
+        """
+        context = {
+            "active_model": records._name,
+            "active_ids": records.ids,
+            "goflow_resolve_overrides": overrides or {},
+        }
+        wizard = self.with_context(**context).create({})
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Resolve Missing Costs"),
+            "res_model": self._name,
+            "res_id": wizard.id,
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "target": "new",
+            "context": {"dialog_size": "extra-large"},
+        }
+
+    # -- pre-fill --
+
+    @api.model
+    def _cost_lines_from_context(self):
+        """The missing cost lines of draft settlements the wizard is opened on.
+
+        :raise UserError: when there is nothing to resolve (fail early)
+        """
+        context = self.env.context
+        model = context.get("active_model")
+        ids = context.get("active_ids") or (
+            [context["active_id"]] if context.get("active_id") else []
+        )
+        if model in ("connectbooks.settlement", "goflow.cost.line"):
+            # another company's records are an AccessError, not "nothing"
+            self.env[model].browse(ids).check_access("read")
+        if model == "connectbooks.settlement":
+            domain = [("settlement_id", "in", ids)]
+        elif model == "goflow.cost.line":
+            domain = [("id", "in", ids)]
+        else:
+            raise UserError(
+                self.env._(
+                    "Open this wizard from a settlement or from the Missing Costs list."
+                )
+            )
+        lines = self.env["goflow.cost.line"].search(
+            [
+                *domain,
+                ("state", "=", "missing"),
+                ("settlement_id.state", "=", "draft"),
+            ],
+            order="sku, settlement_id, posted_date, order_ref, id",
+        )
+        if not lines:
+            raise UserError(
+                self.env._(
+                    "Nothing to resolve: the selected cost lines all have a cost, "
+                    "or their settlements are no longer drafts."
+                )
+            )
+        lines.check_access("write")
+        return lines
+
+    @api.model
+    def _prefill_values(self, cost_lines, lines=None, skus=None):
+        """Wizard values for ``cost_lines``: one SKU row per pre-fill key with
+        its lines under it, each pre-filled.
+
+        :param lines: ``{cost line id: (unit cost, zero ok)}`` typed before
+        :param skus: ``{"company,currency,sku": (unit cost, zero ok)}`` typed
+            before
+        """
+        lines = {int(k): v for k, v in (lines or {}).items()}
+        skus = skus or {}
+        prefills, problems, window = cost_lines._goflow_prefill_by_key()
+        reasons = dict(MISSING_REASONS)
+        sku_commands = []
+        for key, group in cost_lines.grouped(lambda c: c._goflow_prefill_key()).items():
+            value, basis, _text, count = prefills[key]
+            prefill = float(value) if value is not None else 0.0
+            basis_text = self._basis_text(basis, count, window)
+            typed = skus.get(self._key_text(key))
+            line_commands = []
+            for line in group:
+                own = lines.get(line.id)
+                line_commands.append(
+                    Command.create(
+                        {
+                            "cost_line_id": line.id,
+                            "settlement_id": line.settlement_id.id,
+                            "kind": line.kind,
+                            "order_ref": line.order_ref,
+                            "adjustment_ref": line.adjustment_ref,
+                            "sku": line.sku,
+                            "product_id": line.product_id.id,
+                            "quantity": line.quantity,
+                            "missing_reason": line.missing_reason,
+                            "prefill_cost": prefill,
+                            "basis": basis,
+                            "basis_text": basis_text,
+                            "unit_cost": own[0] if own else prefill,
+                            "zero_ok": bool(own and own[1]),
+                            "edited": bool(own),
+                        }
+                    )
+                )
+            why = Counter(group.mapped("missing_reason"))
+            sku_commands.append(
+                Command.create(
+                    {
+                        "company_id": key[0],
+                        "currency_id": key[1],
+                        "sku": key[2],
+                        "product_id": group.product_id[:1].id,
+                        "line_count": len(group),
+                        "quantity": sum(group.mapped("quantity")),
+                        "reasons": ", ".join(
+                            f"{reasons.get(reason, '-')} ({n})"
+                            if len(why) > 1
+                            else reasons.get(reason, "-")
+                            for reason, n in why.most_common()
+                        ),
+                        "prefill_cost": prefill,
+                        "basis": basis,
+                        "basis_text": basis_text,
+                        "unit_cost": typed[0] if typed else prefill,
+                        "zero_ok": bool(typed and typed[1]),
+                        "edited": bool(typed),
+                        "line_ids": line_commands,
+                    }
+                )
+            )
+        settlements = cost_lines.settlement_id
+        stores = settlements.store_id
+        return {
+            "sku_ids": sku_commands,
+            "settlement_ids": [Command.set(settlements.ids)],
+            "line_count": len(cost_lines),
+            "sku_count": len(sku_commands),
+            "window_days": window,
+            "prefill_note": self._prefill_note(stores, problems, window),
+            "can_sync": bool(stores.goflow_connection_id),
+        }
+
+    @api.model
+    def _basis_text(self, basis, count, days):
+        """The basis of a pre-fill, in words."""
+        if basis == BASIS_GOFLOW_AVERAGE:
+            return self.env._("Goflow average")
+        if basis == BASIS_ODOO_AVERAGE:
+            if count == 1:
+                return self.env._("average of 1 cost, last %(days)s days", days=days)
+            return self.env._(
+                "average of %(count)s costs, last %(days)s days",
+                count=count,
+                days=days,
+            )
+        if basis == BASIS_GOFLOW_DEFAULT:
+            return self.env._("Goflow default cost")
+        return self.env._("no cost known")
+
+    @api.model
+    def _prefill_note(self, stores, problems, days):
+        notes = []
+        unconnected = stores.filtered(lambda s: not s.goflow_connection_id)
+        if unconnected:
+            notes.append(
+                self.env._(
+                    "No Goflow connection on %(stores)s: the pre-fills of its "
+                    "SKUs come from the costs known in Odoo (last %(days)s days).",
+                    stores=", ".join(unconnected.mapped("name")),
+                    days=days,
+                )
+            )
+        for connection, error in problems:
+            notes.append(
+                self.env._(
+                    "Goflow (%(connection)s) could not be asked for current "
+                    "costs: %(error)s The pre-fills fall back to the costs known "
+                    "in Odoo (last %(days)s days).",
+                    connection=connection.name,
+                    error=error,
+                    days=days,
+                )
+            )
+        return "\n".join(notes) or False
+
+    @api.model
+    def _key_text(self, key):
+        company_id, currency_id, sku = key
+        return f"{company_id},{currency_id},{sku}"
+
+    def _typed_values(self):
+        """What was typed in this wizard, to carry into a reopened one."""
+        self.ensure_one()
+        lines = {
+            str(line.cost_line_id.id): (line.unit_cost, line.zero_ok)
+            for line in self.line_ids
+            if line.edited
+        }
+        skus = {
+            self._key_text((sku.company_id.id, sku.currency_id.id, sku.sku or "")): (
+                sku.unit_cost,
+                sku.zero_ok,
+            )
+            for sku in self.sku_ids
+            if sku.edited
+        }
+        return {"lines": lines, "skus": skus}
+
+    # -- save --
+
+    def _resolve_plan(self):
+        """Decide every line; refuse negative costs and unconfirmed zeros,
+        naming the lines.
+
+        :return: ``{cost line id: (Decimal unit cost, source)}``
+        """
+        plan = {}
+        negative = []
+        zero = []
+        for line in self.line_ids:
+            group = line.sku_id
+            prefill = line.prefill_cost if line.basis != BASIS_NONE else None
+            zero_ok = line.zero_ok
+            if line.edited:
+                value = line.unit_cost
+            elif group.edited:
+                value = group.unit_cost
+                zero_ok = zero_ok or group.zero_ok
+            else:
+                value = prefill
+                zero_ok = zero_ok or group.zero_ok
+            if value is None and zero_ok:
+                value = 0.0
+            decision = resolve_decision(value, prefill, zero_ok)
+            if decision.action == RESOLVE_NEGATIVE:
+                negative.append(line)
+            elif decision.action == RESOLVE_ZERO:
+                zero.append(line)
+            elif decision.action == RESOLVE_SET:
+                plan[line.cost_line_id.id] = (decision.unit_cost, decision.source)
+        if negative:
+            raise UserError(
+                self.env._(
+                    "A unit cost cannot be negative: %(lines)s.",
+                    lines=self._name_lines(negative),
+                )
+            )
+        if zero:
+            raise UserError(
+                self.env._(
+                    "A unit cost of 0 needs 'Zero is correct' ticked on its line "
+                    "(or on its SKU): %(lines)s. To leave a line missing, remove "
+                    "it from the wizard.",
+                    lines=self._name_lines(zero),
+                )
+            )
+        return plan
+
+    @api.model
+    def _name_lines(self, lines):
+        names = [
+            f"{line.order_ref or line.adjustment_ref or '-'} / {line.sku or '-'}"
+            for line in lines[:SAMPLE_SIZE]
+        ]
+        if len(lines) > SAMPLE_SIZE:
+            names.append(
+                self.env._("and %(count)s more", count=len(lines) - SAMPLE_SIZE)
+            )
+        return ", ".join(names)
+
+    def _write_costs(self, plan):
+        """One UPDATE for all lines; a line that got a cost meanwhile (a
+        sync, another person) or whose settlement was posted is left alone.
+
+        :return: ids of the cost lines written
+        """
+        if not plan:
+            return []
+        CostLine = self.env["goflow.cost.line"]
+        cost_lines = CostLine.browse(list(plan))
+        cost_lines.check_access("write")
+        CostLine.flush_model()
+        self.env["connectbooks.settlement"].flush_model(["state"])
+        rows = []
+        for line in cost_lines:
+            unit_cost, source = plan[line.id]
+            decimals = line.currency_id.decimal_places
+            total = line.sign * line_total(
+                to_decimal(line.quantity), unit_cost, decimals
+            )
+            rows.append(
+                SQL(
+                    "(%s, %s::numeric, %s::numeric, %s)",
+                    line.id,
+                    unit_cost,
+                    total,
+                    source,
+                )
+            )
+        now = fields.Datetime.now()
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE goflow_cost_line c
+                   SET unit_cost = v.unit_cost,
+                       total_cost = v.total_cost,
+                       source = v.source,
+                       state = 'costed',
+                       missing_reason = NULL,
+                       resolved_by_id = %(uid)s,
+                       resolved_at = %(now)s,
+                       write_uid = %(uid)s,
+                       write_date = %(now)s
+                  FROM (VALUES %(values)s) AS v(id, unit_cost, total_cost, source),
+                       connectbooks_settlement s
+                 WHERE c.id = v.id
+                   AND s.id = c.settlement_id
+                   AND s.state = 'draft'
+                   AND c.state = 'missing'
+                RETURNING c.id
+                """,
+                uid=self.env.uid,
+                now=now,
+                values=SQL(", ").join(rows),
+            )
+        )
+        written = [row[0] for row in self.env.cr.fetchall()]
+        fnames = [
+            "unit_cost",
+            "total_cost",
+            "source",
+            "state",
+            "missing_reason",
+            "resolved_by_id",
+            "resolved_at",
+            "write_uid",
+            "write_date",
+        ]
+        changed = CostLine.browse(written)
+        changed.invalidate_recordset(fnames)
+        changed.modified(fnames)
+        return written
+
+    def _post_resolve_messages(self, plan, written, settlements):
+        """One chatter message per settlement: what was resolved, how."""
+        written = set(written)
+        per_settlement = {}
+        for line in self.line_ids:
+            cost_line_id = line.cost_line_id.id
+            if cost_line_id not in written:
+                continue
+            unit_cost, source = plan[cost_line_id]
+            skus = per_settlement.setdefault(line.settlement_id, {})
+            entry = skus.setdefault((line.sku or "-", unit_cost, source), 0)
+            skus[(line.sku or "-", unit_cost, source)] = entry + 1
+        settlements.flush_recordset(["missing_count"])
+        for settlement in settlements:
+            skus = per_settlement.get(settlement, {})
+            count = sum(skus.values())
+            typed = sum(n for (_s, _c, source), n in skus.items() if source == "manual")
+            body = Markup("<p>%s</p>") % self.env._(
+                "Missing costs resolved: %(count)s line(s), %(typed)s typed and "
+                "%(accepted)s at the pre-filled current average. Still missing: "
+                "%(left)s.",
+                count=count,
+                typed=typed,
+                accepted=count - typed,
+                left=settlement.missing_count,
+            )
+            items = [
+                Markup("<li>%s</li>")
+                % self.env._(
+                    "%(sku)s: %(lines)s line(s) at %(cost)s (%(how)s)",
+                    sku=sku,
+                    lines=n,
+                    cost=formatLang(self.env, float(cost), digits=4),
+                    how=self.env._("typed")
+                    if source == "manual"
+                    else self.env._("current average"),
+                )
+                for (sku, cost, source), n in sorted(skus.items())[:SAMPLE_SIZE]
+            ]
+            if len(skus) > SAMPLE_SIZE:
+                items.append(
+                    Markup("<li>%s</li>")
+                    % self.env._("and %(count)s more", count=len(skus) - SAMPLE_SIZE)
+                )
+            body += Markup("<ul>%s</ul>") % Markup("").join(items)
+            settlement.message_post(body=body)
