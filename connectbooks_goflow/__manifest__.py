@@ -17,6 +17,7 @@
         "data/connectbooks_amount_mapping_data.xml",
         "data/ir_cron_data.xml",
         "wizards/goflow_resolve_cost_wizard_views.xml",
+        "views/connectbooks_settlement_pnl_views.xml",
         "views/connectbooks_settlement_views.xml",
         "wizards/connectbooks_settlement_import_wizard_views.xml",
         "views/goflow_connection_views.xml",

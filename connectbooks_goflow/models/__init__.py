@@ -7,3 +7,4 @@ from . import connectbooks_settlement_import
 from . import goflow_cost_line
 from . import account_move
 from . import account_move_line
+from . import connectbooks_settlement_pnl

@@ -5,3 +5,4 @@ from . import test_cost_sync
 from . import test_journal_entries
 from . import test_cogs_report
 from . import test_resolve_wizard
+from . import test_settlement_pnl

@@ -1,0 +1,279 @@
+from odoo import api, fields, models, tools
+from odoo.tools import SQL
+
+from .connectbooks_settlement_line import LINE_KINDS
+
+# Which P&L column a settlement amount goes to, from its kind, amount type and
+# description (lower-cased: Amazon's casing varies, research/anchors.md §4.3),
+# first match wins:
+#   tax         amount type mentions tax (ItemWithheldTax...), or an ItemPrice /
+#               Promotion row whose description does (Tax, ShippingTax,
+#               MarketplaceFacilitatorTax...): collected for the state, not
+#               income, so it stays out of the profit;
+#   promotions  Promotion, Points;
+#   fees        fee rows (service, storage, subscription, advertising) and any
+#               amount type with "fee" (ItemFees, ShipmentFees, OrderFees...);
+#   refunds     ItemPrice of a refund (principal, shipping, goodwill...);
+#   sales       ItemPrice of an order (Principal, Shipping, GiftWrap...);
+#   other       the rest: FBA reimbursements and other adjustments, other
+#               transactions.
+# Reserve rows (held / released) are balance sheet and left out.
+# It follows the Amazon default mapping (data/connectbooks_amount_mapping_data)
+# without resolving each store's rules: a pure SQL rule keeps the view
+# aggregating a million rows in a second.
+AMOUNT_BUCKET = SQL(
+    """
+    CASE
+        WHEN LOWER(l.amount_type) LIKE '%%tax%%'
+          OR (LOWER(l.amount_type) IN ('itemprice', 'promotion')
+              AND LOWER(l.amount_description) LIKE '%%tax%%') THEN 'tax'
+        WHEN LOWER(l.amount_type) IN ('promotion', 'points') THEN 'promotions'
+        WHEN l.kind = 'fee' OR LOWER(l.amount_type) LIKE '%%fee%%' THEN 'fees'
+        WHEN l.kind = 'refund' AND LOWER(l.amount_type) = 'itemprice' THEN 'refunds'
+        WHEN l.kind = 'order' AND LOWER(l.amount_type) = 'itemprice' THEN 'sales'
+        ELSE 'other'
+    END
+    """
+)
+
+
+class ConnectbooksSettlementPnl(models.Model):
+    """Profit and loss per settlement, kind, order and SKU (read-only view).
+
+    Each side is aggregated on its own and then matched on (settlement, kind,
+    order id, SKU) — a UNION ALL grouped once, which is a full outer join of
+    the two aggregates — so the amount rows of an order item and its cost
+    lines never multiply each other, and a filter on the settlement reaches
+    both tables' indexes.
+
+    *profit* = sales + promotions + fees + refunds + other - cost (fees and
+    promotions are negative amounts, a refund's cost is negative: the goods
+    came back); *margin* = profit / sales. *cost missing* flags a row with a
+    cost line still missing: its cost, profit and margin are not final.
+    """
+
+    _name = "connectbooks.settlement.pnl"
+    _description = "Settlement Profit and Loss"
+    _auto = False
+    _order = "deposit_date desc, settlement_id desc, posted_date, order_ref, sku"
+    _rec_name = "sku"
+
+    settlement_id = fields.Many2one("connectbooks.settlement", readonly=True)
+    store_id = fields.Many2one("connectbooks.store", readonly=True)
+    company_id = fields.Many2one("res.company", readonly=True)
+    currency_id = fields.Many2one("res.currency", readonly=True)
+    deposit_date = fields.Date(readonly=True)
+    settlement_state = fields.Selection(
+        [("draft", "Draft"), ("posted", "Posted"), ("cancelled", "Cancelled")],
+        string="Settlement Status",
+        readonly=True,
+    )
+    posted_date = fields.Date(readonly=True)
+    kind = fields.Selection(LINE_KINDS, readonly=True)
+    order_ref = fields.Char(string="Order ID", readonly=True)
+    sku = fields.Char(string="SKU", readonly=True)
+    product_id = fields.Many2one("product.product", readonly=True)
+    quantity = fields.Float(
+        digits="Product Unit of Measure",
+        readonly=True,
+        help="Units: sold (positive) or back to stock (negative), as costed.",
+    )
+    sales = fields.Monetary(
+        readonly=True, help="Item price of orders: principal, shipping, gift wrap."
+    )
+    promotions = fields.Monetary(readonly=True, help="Promotions and points.")
+    fees = fields.Monetary(
+        readonly=True,
+        help="Marketplace fees: commissions, fulfilment, storage, advertising...",
+    )
+    refunds = fields.Monetary(readonly=True, help="Item price given back on refunds.")
+    other = fields.Monetary(
+        readonly=True, help="Reimbursements, adjustments and other transactions."
+    )
+    tax = fields.Monetary(
+        string="Sales Tax",
+        readonly=True,
+        help="Tax collected and withheld by the marketplace; not in the profit.",
+    )
+    cost = fields.Monetary(
+        string="Cost (COGS)",
+        readonly=True,
+        help="Goflow costs of the goods; negative for goods back to stock. "
+        "A missing cost counts as 0 here: see Missing Costs.",
+    )
+    profit = fields.Monetary(readonly=True)
+    margin = fields.Float(
+        string="Margin (%)",
+        digits=(16, 2),
+        aggregator="avg",
+        readonly=True,
+        help="Profit / sales. On a group: its profit over its sales.",
+    )
+    cost_missing = fields.Boolean(
+        string="Cost Missing", aggregator="bool_or", readonly=True
+    )
+    cost_missing_count = fields.Integer(
+        string="Missing Costs",
+        readonly=True,
+        help="Cost lines without a cost in this row (or group): its cost and "
+        "profit are not final.",
+    )
+
+    def init(self):
+        cr = self.env.cr
+        # The view groups each settlement's lines by these keys; one index
+        # serves the settlement filter and hands the rows in key order.
+        cr.execute(
+            SQL(
+                """
+                CREATE INDEX IF NOT EXISTS connectbooks_settlement_line_pnl_index
+                    ON connectbooks_settlement_line
+                       (settlement_id, kind, order_ref, sku)
+                """
+            )
+        )
+        tools.drop_view_if_exists(cr, self._table)
+        cr.execute(
+            SQL(
+                "CREATE VIEW %s AS (%s)",
+                SQL.identifier(self._table),
+                self._pnl_query(),
+            )
+        )
+
+    @api.model
+    def _pnl_query(self):
+        return SQL(
+            """
+            SELECT CASE
+                       WHEN g.line_id IS NOT NULL THEN g.line_id::bigint * 2
+                       ELSE g.cost_id::bigint * 2 + 1
+                   END AS id,
+                   g.settlement_id,
+                   s.store_id,
+                   s.company_id,
+                   s.currency_id,
+                   s.deposit_date,
+                   s.state AS settlement_state,
+                   g.posted_date,
+                   g.kind,
+                   NULLIF(g.order_ref, '') AS order_ref,
+                   NULLIF(g.sku, '') AS sku,
+                   g.product_id,
+                   CASE WHEN g.cost_lines > 0 THEN g.cost_quantity
+                        ELSE g.line_quantity END AS quantity,
+                   g.sales,
+                   g.promotions,
+                   g.fees,
+                   g.refunds,
+                   g.other,
+                   g.tax,
+                   g.cost,
+                   g.sales + g.promotions + g.fees + g.refunds + g.other - g.cost
+                       AS profit,
+                   CASE WHEN g.sales <> 0 THEN
+                       ROUND(100 * (g.sales + g.promotions + g.fees + g.refunds
+                                    + g.other - g.cost) / g.sales, 2)
+                   END AS margin,
+                   g.cost_missing_count > 0 AS cost_missing,
+                   g.cost_missing_count
+              FROM (
+                    SELECT u.settlement_id, u.kind, u.order_ref, u.sku,
+                           MIN(u.line_id) AS line_id,
+                           MIN(u.cost_id) AS cost_id,
+                           MIN(u.posted_date) AS posted_date,
+                           MAX(u.product_id) AS product_id,
+                           COALESCE(SUM(u.quantity) FILTER (
+                               WHERE u.bucket <> 'cost'), 0) AS line_quantity,
+                           COALESCE(SUM(u.quantity) FILTER (
+                               WHERE u.bucket = 'cost'), 0) AS cost_quantity,
+                           COUNT(u.cost_id) AS cost_lines,
+                           COALESCE(SUM(u.amount) FILTER (
+                               WHERE u.bucket = 'sales'), 0) AS sales,
+                           COALESCE(SUM(u.amount) FILTER (
+                               WHERE u.bucket = 'promotions'), 0) AS promotions,
+                           COALESCE(SUM(u.amount) FILTER (
+                               WHERE u.bucket = 'fees'), 0) AS fees,
+                           COALESCE(SUM(u.amount) FILTER (
+                               WHERE u.bucket = 'refunds'), 0) AS refunds,
+                           COALESCE(SUM(u.amount) FILTER (
+                               WHERE u.bucket = 'other'), 0) AS other,
+                           COALESCE(SUM(u.amount) FILTER (
+                               WHERE u.bucket = 'tax'), 0) AS tax,
+                           COALESCE(SUM(u.amount) FILTER (
+                               WHERE u.bucket = 'cost'), 0) AS cost,
+                           COUNT(*) FILTER (WHERE u.missing)::integer
+                               AS cost_missing_count
+                      FROM (
+                            SELECT l.settlement_id,
+                                   l.kind,
+                                   COALESCE(l.order_ref, '') AS order_ref,
+                                   COALESCE(l.sku, '') AS sku,
+                                   l.id AS line_id,
+                                   NULL::integer AS cost_id,
+                                   l.posted_date,
+                                   l.product_id,
+                                   CASE WHEN l.kind = 'refund' THEN -l.quantity
+                                        ELSE l.quantity END AS quantity,
+                                   l.amount,
+                                   %(bucket)s AS bucket,
+                                   FALSE AS missing
+                              FROM connectbooks_settlement_line l
+                             WHERE l.kind <> 'reserve'
+                            UNION ALL
+                            SELECT c.settlement_id,
+                                   c.kind,
+                                   COALESCE(c.order_ref, ''),
+                                   COALESCE(c.sku, ''),
+                                   NULL,
+                                   c.id,
+                                   c.posted_date,
+                                   c.product_id,
+                                   c.quantity * c.sign,
+                                   c.total_cost,
+                                   'cost',
+                                   c.state = 'missing'
+                              FROM goflow_cost_line c
+                           ) u
+                     GROUP BY u.settlement_id, u.kind, u.order_ref, u.sku
+                   ) g
+              JOIN connectbooks_settlement s ON s.id = g.settlement_id
+            """,
+            bucket=AMOUNT_BUCKET,
+        )
+
+    def action_view_cost_lines(self):
+        """The cost lines behind this row (to resolve a missing cost)."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "connectbooks_goflow.goflow_cost_line_action"
+        )
+        action["domain"] = [
+            ("settlement_id", "=", self.settlement_id.id),
+            ("kind", "=", self.kind),
+            ("order_ref", "=", self.order_ref or False),
+            ("sku", "=", self.sku or False),
+        ]
+        action["context"] = {}
+        return action
+
+    @api.model
+    def read_group(
+        self, domain, fields, groupby, offset=0, limit=None, orderby=False, lazy=True
+    ):
+        """A group's margin is its profit over its sales, not the average of
+        its rows' margins."""
+        names = {spec.split(":")[0] for spec in fields}
+        if "margin" not in names:
+            return super().read_group(
+                domain, fields, groupby, offset, limit, orderby, lazy
+            )
+        extra = ["pnl_profit_sum:sum(profit)", "pnl_sales_sum:sum(sales)"]
+        groups = super().read_group(
+            domain, [*fields, *extra], groupby, offset, limit, orderby, lazy
+        )
+        for group in groups:
+            profit = group.pop("pnl_profit_sum", None) or 0.0
+            sales = group.pop("pnl_sales_sum", None) or 0.0
+            group["margin"] = 100.0 * profit / sales if sales else False
+        return groups
