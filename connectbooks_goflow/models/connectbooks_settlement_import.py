@@ -1,6 +1,8 @@
 import csv
 import io
 import logging
+import queue
+import threading
 import time
 from datetime import timezone
 
@@ -12,8 +14,10 @@ from ..core.settlement_parser import SettlementFileError, SettlementReader
 
 _logger = logging.getLogger(__name__)
 
-# Rows written per COPY; bounds the memory of a 1,000,000-row import.
-COPY_BATCH_ROWS = 50_000
+# Rows handed to COPY at a time; with the queue depth this bounds the memory
+# of a 1,000,000-row import.
+COPY_BATCH_ROWS = 20_000
+COPY_QUEUE_DEPTH = 4
 LINE_COLUMNS = (
     "settlement_id",
     "company_id",
@@ -35,8 +39,8 @@ LINE_COLUMNS = (
     "fulfillment",
     "marketplace_name",
     "promotion_ref",
-    "create_uid",
-    "write_uid",
+    # No create_uid/write_uid: their foreign-key checks cost a third of the
+    # COPY, and who imported the file is on the settlement (and its chatter).
     "create_date",
     "write_date",
 )
@@ -89,8 +93,10 @@ class ConnectbooksSettlementImport(models.AbstractModel):
                 }
             )
             writer = _LineCopy(self.env, settlement, store)
-            needs = cost_keys(writer.stream(reader))
-            writer.flush()
+            try:
+                needs = cost_keys(writer.stream(reader))
+            finally:
+                writer.close()
         except SettlementFileError as error:
             raise UserError(str(error)) from error
         self._create_cost_lines(settlement, needs, writer.products)
@@ -141,7 +147,6 @@ class ConnectbooksSettlementImport(models.AbstractModel):
             return
         store = settlement.store_id
         start = store.cost_sync_start_date
-        uid = self.env.uid
         now = fields.Datetime.now()
         buffer = io.StringIO()
         out = csv.writer(buffer)
@@ -169,8 +174,6 @@ class ConnectbooksSettlementImport(models.AbstractModel):
                     reason,
                     0,
                     0,
-                    uid,
-                    uid,
                     now,
                     now,
                 )
@@ -182,8 +185,8 @@ class ConnectbooksSettlementImport(models.AbstractModel):
             COPY goflow_cost_line (
                 settlement_id, store_id, company_id, kind, order_ref,
                 adjustment_ref, sku, product_id, posted_date, quantity, sign,
-                state, missing_reason, total_cost, posted_total, create_uid,
-                write_uid, create_date, write_date
+                state, missing_reason, total_cost, posted_total, create_date,
+                write_date
             ) FROM STDIN WITH (FORMAT csv)
             """,
             buffer,
@@ -191,19 +194,31 @@ class ConnectbooksSettlementImport(models.AbstractModel):
 
 
 class _LineCopy:
-    """Accumulate parsed rows and ``COPY`` them in batches."""
+    """Stream parsed rows into ``connectbooks_settlement_line`` with one
+    ``COPY``.
+
+    The COPY runs in a second thread fed through a bounded queue: psycopg2
+    releases the GIL while it sends, so PostgreSQL indexes the rows on one
+    core while Python parses the next ones on the other. The main thread
+    does not touch the cursor until :meth:`close` has joined the thread.
+    """
 
     def __init__(self, env, settlement, store):
         self.env = env
-        self.settlement = settlement
-        self.store = store
         self.count = 0
-        self.products = {}
-        self._unmatched = set()
+        self.products = self._load_products(store.company_id)
         self._batch = []
         self._fixed = (settlement.id, settlement.company_id.id)
         now = fields.Datetime.now()
-        self._tail = (env.uid, env.uid, now, now)
+        self._tail = (now, now)
+        self._queue = queue.Queue(maxsize=COPY_QUEUE_DEPTH)
+        self._error = None
+        self._closed = False
+        env["connectbooks.settlement.line"].flush_model()
+        self._thread = threading.Thread(
+            target=self._copy, name="settlement-line-copy", daemon=True
+        )
+        self._thread.start()
 
     def stream(self, reader):
         """Yield the reader's rows, writing each one on the way."""
@@ -212,13 +227,50 @@ class _LineCopy:
             batch.append(row)
             yield row
             if len(batch) >= COPY_BATCH_ROWS:
-                self.flush()
+                self._send()
 
-    def flush(self):
+    def close(self):
+        """Send what is left, end the COPY and wait for it.
+
+        :raise: the COPY's error, if it failed
+        """
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self._error is None:
+                self._send()
+        finally:
+            self._put(None)
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def _copy(self):
+        try:
+            self.env.cr.copy_expert(
+                f"COPY connectbooks_settlement_line ({', '.join(LINE_COLUMNS)}) "
+                "FROM STDIN WITH (FORMAT csv)",
+                _QueueReader(self._queue),
+            )
+        except Exception as error:  # re-raised by close()
+            self._error = error
+            # Drain until close() says the end, so a producer never blocks.
+            while self._queue.get() is not None:
+                pass
+
+    def _put(self, item):
+        while self._thread.is_alive():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def _send(self):
         batch = self._batch
         if not batch:
             return
-        self._match_products({row.sku for row in batch if row.sku})
         products = self.products
         buffer = io.StringIO()
         out = csv.writer(buffer)
@@ -249,36 +301,45 @@ class _LineCopy:
                     *tail,
                 )
             )
-        buffer.seek(0)
-        self.env.cr.copy_expert(
-            f"COPY connectbooks_settlement_line ({', '.join(LINE_COLUMNS)}) "
-            "FROM STDIN WITH (FORMAT csv)",
-            buffer,
-        )
         self.count += len(batch)
         batch.clear()
+        if self._error is not None:
+            raise self._error
+        self._put(buffer.getvalue())
 
-    def _match_products(self, skus):
-        """Products by internal reference, for SKUs not looked up yet."""
-        new = skus - self.products.keys() - self._unmatched
-        if not new:
-            return
-        company = self.store.company_id
+    def _load_products(self, company):
+        """Products by internal reference (SKU), read once before the COPY."""
+        self.env["product.product"].flush_model(["default_code", "active"])
         self.env.cr.execute(
             """
             SELECT pp.default_code, MIN(pp.id)
               FROM product_product pp
               JOIN product_template pt ON pt.id = pp.product_tmpl_id
-             WHERE pp.default_code = ANY(%s)
+             WHERE pp.default_code IS NOT NULL
                AND pp.active
                AND (pt.company_id IS NULL OR pt.company_id = %s)
              GROUP BY pp.default_code
             """,
-            [list(new), company.id],
+            [company.id],
         )
-        found = dict(self.env.cr.fetchall())
-        self.products.update(found)
-        self._unmatched |= new - found.keys()
+        return dict(self.env.cr.fetchall())
+
+
+class _QueueReader:
+    """A file-like ``read()`` over a queue of text chunks; ``None`` ends it."""
+
+    def __init__(self, chunks):
+        self._chunks = chunks
+        self._done = False
+
+    def read(self, size=-1):
+        if self._done:
+            return ""
+        chunk = self._chunks.get()
+        if chunk is None:
+            self._done = True
+            return ""
+        return chunk
 
 
 def _naive(value):

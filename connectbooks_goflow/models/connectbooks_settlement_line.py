@@ -26,7 +26,7 @@ class ConnectbooksSettlementLine(models.Model):
     currency_id = fields.Many2one(related="settlement_id.currency_id")
     line_no = fields.Integer(string="File Line", readonly=True)
     transaction_type = fields.Char(readonly=True)
-    kind = fields.Selection(LINE_KINDS, required=True, readonly=True, index=True)
+    kind = fields.Selection(LINE_KINDS, required=True, readonly=True)
     order_ref = fields.Char(string="Order ID", readonly=True, index="btree_not_null")
     merchant_order_ref = fields.Char(string="Merchant Order ID", readonly=True)
     adjustment_ref = fields.Char(string="Adjustment ID", readonly=True)

@@ -40,9 +40,12 @@ class GoflowCostLine(models.Model):
     _rec_name = "order_ref"
 
     settlement_id = fields.Many2one(
-        "connectbooks.settlement", required=True, ondelete="cascade", index=True
+        # indexed by the unique key index below, which starts with it
+        "connectbooks.settlement",
+        required=True,
+        ondelete="cascade",
     )
-    store_id = fields.Many2one(related="settlement_id.store_id", store=True, index=True)
+    store_id = fields.Many2one(related="settlement_id.store_id", store=True)
     company_id = fields.Many2one(
         "res.company", related="settlement_id.company_id", store=True, index=True
     )
@@ -50,8 +53,8 @@ class GoflowCostLine(models.Model):
     settlement_state = fields.Selection(
         related="settlement_id.state", string="Settlement Status"
     )
-    kind = fields.Selection(COST_KINDS, required=True, index=True)
-    order_ref = fields.Char(string="Order ID", index="btree_not_null")
+    kind = fields.Selection(COST_KINDS, required=True)
+    order_ref = fields.Char(string="Order ID")
     adjustment_ref = fields.Char(string="Adjustment ID")
     sku = fields.Char(string="SKU", index=True)
     product_id = fields.Many2one("product.product", index="btree_not_null")
@@ -190,8 +193,9 @@ class GoflowCostLine(models.Model):
 
     def _odoo_cost_rows(self, window):
         """Costs known in Odoo for the SKUs of these lines, in one query:
-        ``[(key, quantity, unit cost, count)]`` summed per distinct unit cost
-        (the average itself is a core rule)."""
+        ``[(key, quantity, unit cost, count)]``, one row per key with the
+        exact quantity-weighted unit cost (numeric sums); the pre-fill rule
+        itself is :func:`~..core.costing.prefill_costs`."""
         skus = list({sku for sku in self.mapped("sku") if sku})
         if not skus:
             return []
@@ -201,8 +205,8 @@ class GoflowCostLine(models.Model):
         self.env.cr.execute(
             SQL(
                 """
-                SELECT c.company_id, s.currency_id, c.sku, c.unit_cost,
-                       SUM(c.quantity), COUNT(*)
+                SELECT c.company_id, s.currency_id, c.sku, SUM(c.quantity),
+                       SUM(c.quantity * c.unit_cost), COUNT(*)
                   FROM goflow_cost_line c
                   JOIN connectbooks_settlement s ON s.id = c.settlement_id
                  WHERE c.sku = ANY(%s)
@@ -211,7 +215,7 @@ class GoflowCostLine(models.Model):
                    AND c.source IN %s
                    AND c.unit_cost > 0
                    AND c.posted_date >= %s
-                 GROUP BY c.company_id, s.currency_id, c.sku, c.unit_cost
+                 GROUP BY c.company_id, s.currency_id, c.sku
                 """,
                 skus,
                 self.company_id.ids,
@@ -220,10 +224,11 @@ class GoflowCostLine(models.Model):
             )
         )
         return [
-            ((company_id, currency_id, sku), quantity, unit_cost, count)
-            for company_id, currency_id, sku, unit_cost, quantity, count in (
+            ((company_id, currency_id, sku), quantity, value / quantity, count)
+            for company_id, currency_id, sku, quantity, value, count in (
                 self.env.cr.fetchall()
             )
+            if quantity
         ]
 
     def _goflow_product_costs(self):

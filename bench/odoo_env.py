@@ -1,0 +1,143 @@
+"""A fresh Odoo 18 database with the add-on installed, for the benchmarks.
+
+``with odoo_env() as env:`` starts (or reuses, see scripts/pgcluster.py) a
+PostgreSQL server, installs ``connectbooks_goflow`` without demo data on a new
+database through Odoo's command line, then opens that database in this
+process and yields a superuser environment. Nothing is committed by the
+benchmark; the database is dropped and the cluster stopped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from contextlib import contextmanager
+
+from .common import ROOT
+
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import pgcluster
+import run_tests
+
+ADDON = "connectbooks_goflow"
+
+
+@contextmanager
+def odoo_env(prefix="cbg_bench"):
+    """Yield ``env`` (superuser, main company) on a fresh database."""
+    import odoo  # noqa: PLC0415 (only where Odoo is)
+    from odoo.modules.registry import Registry  # noqa: PLC0415
+
+    paths, _report_xlsx = run_tests.addons_path()
+    cluster = pgcluster.ensure_cluster()
+    data_dir = tempfile.mkdtemp(prefix="cbg-bench-data-")
+    db = f"{prefix}_{os.getpid()}"
+    try:
+        command = run_tests.odoo_cmd(
+            cluster,
+            db,
+            [
+                "--addons-path",
+                ",".join(paths),
+                "--without-demo",
+                "all",
+                "-i",
+                ADDON,
+                "--log-level",
+                "warn",
+            ],
+            data_dir,
+        )
+        subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
+        odoo.tools.config.parse_config(
+            [
+                "--addons-path",
+                ",".join(paths),
+                "--db_host",
+                cluster.host,
+                "--db_port",
+                str(cluster.port),
+                "--db_user",
+                cluster.user,
+                "--data-dir",
+                data_dir,
+                "--log-level",
+                "warn",
+            ]
+        )
+        registry = Registry(db)
+        with registry.cursor() as cr:
+            env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
+            try:
+                yield env
+            finally:
+                cr.rollback()
+        Registry.delete(db)
+    finally:
+        subprocess.run(
+            [
+                "dropdb",
+                "-h",
+                cluster.host,
+                "-p",
+                str(cluster.port),
+                "-U",
+                cluster.user,
+                "--if-exists",
+                db,
+            ],
+            capture_output=True,
+        )
+        cluster.stop()
+
+
+def make_store(env, name="Bench Amazon US", connection=None):
+    """A store of the main company with every account it needs."""
+    company = env.company
+    Account = env["account.account"]
+
+    def account(code, account_type, reconcile=False):
+        return Account.create(
+            {
+                "code": code,
+                "name": f"Bench {code}",
+                "account_type": account_type,
+                "company_ids": [(6, 0, company.ids)],
+                "reconcile": reconcile,
+            }
+        ).id
+
+    journal = env["account.journal"].create(
+        {"name": "Bench marketplace", "code": "BMKT", "type": "general"}
+    )
+    roles = {
+        "sales": "income",
+        "shipping": "income",
+        "refund": "income",
+        "promotion": "income",
+        "tax": "liability_current",
+        "selling_fee": "expense",
+        "fulfillment_fee": "expense",
+        "advertising": "expense",
+        "storage_fee": "expense",
+        "subscription": "expense",
+        "reimbursement": "income_other",
+        "reserve": "asset_current",
+        "other": "expense",
+    }
+    values = {
+        "name": name,
+        "company_id": company.id,
+        "currency_id": company.currency_id.id,
+        "journal_id": journal.id,
+        "clearing_account_id": account("BCH100", "asset_current", True),
+        "cogs_account_id": account("BCH500", "expense_direct_cost"),
+        "inventory_account_id": account("BCH130", "asset_current"),
+        "goflow_connection_id": connection.id if connection else False,
+    }
+    for index, (role, account_type) in enumerate(roles.items()):
+        values[f"account_{role}_id"] = account(f"BCH9{index:02d}", account_type)
+    return env["connectbooks.store"].create(values)
