@@ -271,8 +271,8 @@ def prefill_costs(
     :param goflow_costs: ``{key: (average_cost, default_cost)}`` as Goflow
         gives them (either may be None); keys Goflow does not know are absent
     :param odoo_costs: iterable of ``(key, quantity, unit_cost, count)``: the
-        costs known in Odoo, already summed per key and unit cost (one row per
-        distinct unit cost keeps the query small and the average exact)
+        costs known in Odoo, one row per cost or already summed (per key, or
+        per key and unit cost); ``count`` is the number of costs in the row
     :return: ``{key: (unit_cost or None, basis_code, basis_text, count)}``
         where ``count`` is the number of Odoo costs behind an Odoo average
     """

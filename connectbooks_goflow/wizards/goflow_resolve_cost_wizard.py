@@ -221,17 +221,6 @@ class GoflowResolveCostWizard(models.TransientModel):
                     Command.create(
                         {
                             "cost_line_id": line.id,
-                            "settlement_id": line.settlement_id.id,
-                            "kind": line.kind,
-                            "order_ref": line.order_ref,
-                            "adjustment_ref": line.adjustment_ref,
-                            "sku": line.sku,
-                            "product_id": line.product_id.id,
-                            "quantity": line.quantity,
-                            "missing_reason": line.missing_reason,
-                            "prefill_cost": prefill,
-                            "basis": basis,
-                            "basis_text": basis_text,
                             "unit_cost": own[0] if own else prefill,
                             "zero_ok": bool(own and own[1]),
                             "edited": bool(own),

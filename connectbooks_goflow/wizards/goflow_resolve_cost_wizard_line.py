@@ -1,8 +1,5 @@
 from odoo import fields, models
 
-from ..models.goflow_cost_line import COST_KINDS, MISSING_REASONS
-from .goflow_resolve_cost_wizard_sku import PREFILL_BASES
-
 
 class GoflowResolveCostWizardLine(models.TransientModel):
     """One missing cost line in the resolve wizard."""
@@ -20,27 +17,26 @@ class GoflowResolveCostWizardLine(models.TransientModel):
         index=True,
     )
     wizard_id = fields.Many2one(
-        related="sku_id.wizard_id", store=True, index=True, readonly=True
+        "goflow.resolve.cost.wizard", required=True, ondelete="cascade", index=True
     )
     cost_line_id = fields.Many2one(
         "goflow.cost.line", required=True, ondelete="cascade", readonly=True
     )
-    # Copies of the cost line, so the list sorts on them.
-    settlement_id = fields.Many2one("connectbooks.settlement", readonly=True)
-    kind = fields.Selection(COST_KINDS, readonly=True)
-    order_ref = fields.Char(string="Order ID", readonly=True)
-    adjustment_ref = fields.Char(string="Adjustment ID", readonly=True)
-    sku = fields.Char(string="SKU", readonly=True)
-    product_id = fields.Many2one("product.product", readonly=True)
-    quantity = fields.Float(digits="Product Unit of Measure", readonly=True)
+    # Read from the cost line and the SKU row, not copied: a wizard of 5,000
+    # lines is created in one go and only its first page is ever read.
+    settlement_id = fields.Many2one(related="cost_line_id.settlement_id")
+    kind = fields.Selection(related="cost_line_id.kind")
+    order_ref = fields.Char(related="cost_line_id.order_ref")
+    adjustment_ref = fields.Char(related="cost_line_id.adjustment_ref")
+    sku = fields.Char(related="cost_line_id.sku")
+    product_id = fields.Many2one(related="cost_line_id.product_id")
+    quantity = fields.Float(related="cost_line_id.quantity")
     missing_reason = fields.Selection(
-        MISSING_REASONS, string="Why Missing", readonly=True
+        related="cost_line_id.missing_reason", string="Why Missing"
     )
-    prefill_cost = fields.Float(
-        string="Pre-filled Cost", digits="Goflow Unit Cost", readonly=True
-    )
-    basis = fields.Selection(PREFILL_BASES, readonly=True)
-    basis_text = fields.Char(string="Pre-filled From", readonly=True)
+    prefill_cost = fields.Float(related="sku_id.prefill_cost")
+    basis = fields.Selection(related="sku_id.basis")
+    basis_text = fields.Char(related="sku_id.basis_text")
     unit_cost = fields.Float(
         digits="Goflow Unit Cost",
         help="The cost to save for this line; typed here, it wins over the "

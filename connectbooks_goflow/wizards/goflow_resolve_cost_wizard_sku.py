@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import Command, api, fields, models
 
 from ..core.costing import (
     BASIS_GOFLOW_AVERAGE,
@@ -54,6 +54,16 @@ class GoflowResolveCostWizardSku(models.TransientModel):
     edited = fields.Boolean(
         readonly=True, help="The unit cost was typed, not the pre-fill."
     )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        # Lines are created under their SKU row; they belong to its wizard
+        # too (set here, in the batch, rather than computed line by line).
+        for vals in vals_list:
+            for command in vals.get("line_ids") or ():
+                if command[0] == Command.CREATE and vals.get("wizard_id"):
+                    command[2].setdefault("wizard_id", vals["wizard_id"])
+        return super().create(vals_list)
 
     def write(self, vals):
         if "unit_cost" in vals and "edited" not in vals:
