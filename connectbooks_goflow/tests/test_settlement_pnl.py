@@ -113,6 +113,22 @@ class TestSettlementPnl(GoflowSandboxCase):
             by_sku["TEA-TIN-50G"]["cost_missing"], msg="every TEA order is costed"
         )
 
+    def test_grouped_list_pages(self):
+        domain = [("settlement_id", "=", self.settlement.id)]
+        full = self.Pnl.web_read_group(domain, ["sales:sum"], ["sku"])
+        page = self.Pnl.web_read_group(
+            domain, ["sales:sum"], ["sku"], limit=1, offset=1
+        )
+        self.assertEqual(page["length"], len(full["groups"]), msg="all groups counted")
+        self.assertEqual(len(page["groups"]), 1, msg="one group per page")
+        self.assertEqual(page["groups"][0]["sku"], full["groups"][1]["sku"])
+        orders = self.Pnl.web_read_group(domain, ["sales:sum"], ["order_ref"], limit=2)
+        self.assertEqual(
+            orders["length"],
+            len(set(self._rows().mapped("order_ref"))),
+            msg="grouped by order id: counted by the base method",
+        )
+
     def test_pivot_margin_without_sales(self):
         groups = self.Pnl.read_group(
             [("settlement_id", "=", self.settlement.id), ("kind", "=", "fee")],
