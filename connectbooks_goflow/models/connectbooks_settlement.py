@@ -423,8 +423,7 @@ class ConnectbooksSettlement(models.Model):
                 self.id,
             )
         )
-        CostLine.invalidate_model(["synced_at"])
-        lines.modified(["synced_at"])
+        self._cost_lines_written_by_sql(["synced_at"])
         self.write(
             {"last_sync_at": now, "last_sync_attempt_at": now, "last_sync_error": False}
         )
@@ -498,9 +497,22 @@ class ConnectbooksSettlement(models.Model):
             "missing_reason",
             "goflow_order_ref",
         ]
-        changed = lines.browse([u.line_id for u in updates])
-        changed.invalidate_recordset(fnames)
-        changed.modified(fnames)
+        self._cost_lines_written_by_sql(fnames)
+
+    def _cost_lines_written_by_sql(self, fnames):
+        """After an SQL write of these cost-line fields of ``self``'s lines:
+        drop them from the cache and recompute the settlement's cost status.
+
+        Cheaper than ``modified()`` on every line of a 150,000-line
+        settlement; the only stored fields depending on cost lines are the
+        settlement's (``_compute_cost_status``). ``total_cost`` is written
+        by the same SQL, never recomputed from a stale cache.
+        """
+        self.env["goflow.cost.line"].invalidate_model(fnames)
+        if "cogs_move_line_id" in fnames:
+            self.env["account.move.line"].invalidate_model(["goflow_cost_line_ids"])
+        for name in ("cost_status", "missing_count", "cost_total"):
+            self.env.add_to_compute(self._fields[name], self)
 
     def _post_sync_message(self, updates, asked):
         costed = sum(
@@ -508,25 +520,27 @@ class ConnectbooksSettlement(models.Model):
         )
         trueups = sum(1 for u in updates if u.action == ACTION_TRUEUP)
         self.flush_recordset()
-        missing = self.cost_line_ids.filtered(lambda c: c.state == "missing")
+        CostLine = self.env["goflow.cost.line"]
+        domain = [("settlement_id", "=", self.id), ("state", "=", "missing")]
+        missing_count = CostLine.search_count(domain)
         body = _(
             "Goflow sync: %(asked)s order(s) asked, %(costed)s cost(s) set, "
             "%(missing)s still missing.",
             asked=asked,
             costed=costed,
-            missing=len(missing),
+            missing=missing_count,
         )
         if trueups:
             body += " " + _(
                 "%(count)s posted cost(s) changed in Goflow (true-up).", count=trueups
             )
-        if missing:
+        if missing_count:
             sample = ", ".join(
                 f"{line.sku} ({line.order_ref or line.adjustment_ref or '-'})"
-                for line in missing[:5]
+                for line in CostLine.search(domain, limit=5)
             )
             body += " " + _("Missing: %(sample)s", sample=sample)
-            if len(missing) > 5:
+            if missing_count > 5:
                 body += " …"
         self.message_post(body=body)
 
@@ -584,7 +598,9 @@ class ConnectbooksSettlement(models.Model):
         settlement_move = moves[0]
         if cogs_vals:
             self._link_cost_lines(moves[1], pairs)
-        estimated = self.cost_line_ids.filtered(lambda c: c.source == "estimate")
+        estimated = self.env["goflow.cost.line"].search_count(
+            [("settlement_id", "=", self.id), ("source", "=", "estimate")]
+        )
         self.write(
             {
                 "state": "posted",
@@ -599,7 +615,7 @@ class ConnectbooksSettlement(models.Model):
                 cogs=moves[1:].name or _("none (nothing to cost)"),
             )
             + (
-                " " + _("%(count)s estimated cost(s).", count=len(estimated))
+                " " + _("%(count)s estimated cost(s).", count=estimated)
                 if estimated
                 else ""
             )
@@ -631,21 +647,24 @@ class ConnectbooksSettlement(models.Model):
             )
 
     def _check_costs_complete(self):
-        missing = self.cost_line_ids.filtered(lambda c: c.state == "missing")
-        if not missing:
+        CostLine = self.env["goflow.cost.line"]
+        domain = [("settlement_id", "=", self.id), ("state", "=", "missing")]
+        count = CostLine.search_count(domain)
+        if not count:
             return
+        missing = CostLine.search(domain, limit=GATE_SAMPLE)
         sample = ", ".join(
             f"{line.sku} ({line.order_ref or line.adjustment_ref or '-'})"
-            for line in missing[:GATE_SAMPLE]
+            for line in missing
         )
-        more = len(missing) - GATE_SAMPLE
+        more = count - GATE_SAMPLE
         raise UserError(
             _(
                 "Settlement %(name)s has %(count)s cost line(s) without a cost: "
                 "%(sample)s%(more)s. Sync with Goflow or resolve them first; a "
                 "manager may post with estimated costs.",
                 name=self.display_name,
-                count=len(missing),
+                count=count,
                 sample=sample,
                 more=_(" and %(n)s more", n=more) if more > 0 else "",
             )
@@ -759,6 +778,10 @@ class ConnectbooksSettlement(models.Model):
             common = {
                 "product_id": pair.product_id or False,
                 "quantity": float(pair.quantity),
+                # given, so Odoo does not look up an analytic distribution
+                # model for each of thousands of items (one query each)
+                "analytic_distribution": False,
+                "tax_ids": [],
             }
             vals.append(
                 {
@@ -854,13 +877,13 @@ class ConnectbooksSettlement(models.Model):
                 values,
             )
         )
-        lines = self.env["goflow.cost.line"].browse([row[0] for row in rows])
-        lines.invalidate_recordset(["cogs_move_line_id", "posted_total"])
-        lines.modified(["cogs_move_line_id", "posted_total"])
+        self._cost_lines_written_by_sql(["cogs_move_line_id", "posted_total"])
 
     def _apply_estimates(self):
         """Give each missing cost line its pre-filled cost, as an estimate."""
-        missing = self.cost_line_ids.filtered(lambda c: c.state == "missing")
+        missing = self.env["goflow.cost.line"].search(
+            [("settlement_id", "=", self.id), ("state", "=", "missing")]
+        )
         if not missing:
             return
         prefills = missing._goflow_prefill()
@@ -931,8 +954,7 @@ class ConnectbooksSettlement(models.Model):
                 changed.ids,
             )
         )
-        changed.invalidate_recordset(["posted_total"])
-        changed.modified(["posted_total"])
+        self._cost_lines_written_by_sql(["posted_total"])
         lines = "".join(
             f"<li>{sku} ({order}): {posted} → {total}</li>"
             for _id, sku, _p, _s, _q, total, posted, _u in rows[:GATE_SAMPLE]
@@ -950,8 +972,8 @@ class ConnectbooksSettlement(models.Model):
                 Markup(lines),
             )
         )
-        if self.posted_with_estimates and not self.cost_line_ids.filtered(
-            lambda c: c.source == "estimate"
+        if self.posted_with_estimates and not CostLine.search_count(
+            [("settlement_id", "=", self.id), ("source", "=", "estimate")]
         ):
             self.posted_with_estimates = False
 
@@ -986,8 +1008,18 @@ class ConnectbooksSettlement(models.Model):
                 )
                 reversal.goflow_settlement_id = self
                 reversal.goflow_move_kind = move.goflow_move_kind
-        lines = self.cost_line_ids
-        lines.write({"cogs_move_line_id": False, "posted_total": 0.0})
+        self.env["goflow.cost.line"].flush_model()
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE goflow_cost_line
+                   SET cogs_move_line_id = NULL, posted_total = 0
+                 WHERE settlement_id = %s
+                """,
+                self.id,
+            )
+        )
+        self._cost_lines_written_by_sql(["cogs_move_line_id", "posted_total"])
         self.write({"state": "draft", "move_id": False, "posted_with_estimates": False})
         self.message_post(
             body=_("Reset to draft: %(count)s entry(ies) cancelled.", count=len(moves))

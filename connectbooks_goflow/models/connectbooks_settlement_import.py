@@ -332,7 +332,7 @@ class _QueueReader:
         self._chunks = chunks
         self._done = False
 
-    def read(self, size=-1):
+    def read(self, size=-1):  # pylint: disable=method-required-super
         if self._done:
             return ""
         chunk = self._chunks.get()
