@@ -13,6 +13,7 @@ the reason; the last line totals the test counts.
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,6 +28,20 @@ import pgcluster  # noqa: E402
 ADDON = "connectbooks_goflow"
 REPORT_XLSX_REQ = "odoo-addon-report_xlsx>=18.0,<18.1"
 LOG_DIR = ROOT / ".local" / "logs"
+# What odoo.tests.common looks for to drive the UI tours (ChromeBrowser:
+# _find_executable, and the websocket-client module for DevTools); without
+# them Odoo skips every tour at INFO level, so the stage checks them itself.
+BROWSER_NAMES = (
+    "google-chrome",
+    "chromium",
+    "chromium-browser",
+    "google-chrome-stable",
+)
+BROWSER_APT_PACKAGE = "chromium"  # Debian's headless-capable Chromium
+WEBSOCKET_REQ = "websocket-client"
+BROWSER_SKIP = re.compile(
+    r"skipped (\S+) .*: (.*(?:chrom|websocket).*)$", re.IGNORECASE
+)
 
 
 class Stage:
@@ -205,6 +220,43 @@ def bad_lines(text, levels=("WARNING", "ERROR", "CRITICAL")):
     return out
 
 
+def find_browser():
+    return next(filter(None, map(shutil.which, BROWSER_NAMES)), None)
+
+
+def ensure_browser():
+    """Chromium and websocket-client for the tours: installed when missing
+    (Chromium with apt-get, as root only). Return why they are still
+    missing, or ``None``."""
+    if not find_browser():
+        if os.geteuid() == 0 and shutil.which("apt-get"):
+            print(
+                f"no Chrome/Chromium for the UI tours: installing Debian's "
+                f"{BROWSER_APT_PACKAGE} with apt-get",
+                flush=True,
+            )
+            env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+            install = ["apt-get", "install", "-y", "--no-install-recommends"]
+            for cmd in (["apt-get", "update"], [*install, BROWSER_APT_PACKAGE]):
+                if run(cmd, env=env).returncode:
+                    break
+        browser = find_browser()
+        if not browser:
+            return (
+                f"none of {', '.join(BROWSER_NAMES)} on PATH and it could not be "
+                f"installed (needs root and apt-get: apt-get install "
+                f"{BROWSER_APT_PACKAGE})"
+            )
+        print(f"UI tours will use {browser}")
+    probe = [sys.executable, "-c", "import websocket"]
+    if subprocess.run(probe, capture_output=True).returncode:
+        print(f"websocket-client missing for the UI tours: installing {WEBSOCKET_REQ}")
+        run([sys.executable, "-m", "pip", "install", "--quiet", WEBSOCKET_REQ])
+        if subprocess.run(probe, capture_output=True).returncode:
+            return f"the {WEBSOCKET_REQ} module could not be installed"
+    return None
+
+
 def stage_odoo(stage, test_tags, quick=False):
     version, why = odoo_version()
     if version is None:
@@ -222,6 +274,9 @@ def stage_odoo(stage, test_tags, quick=False):
         )
         paths, report_xlsx = addons_path()
     start = time.monotonic()
+    no_browser = ensure_browser()
+    if no_browser:
+        print(f"UI TOURS CANNOT RUN: {no_browser}; Odoo would skip them", flush=True)
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     cluster = pgcluster.ensure_cluster()
     data_dir = tempfile.mkdtemp(prefix="cbg-odoo-data-")
@@ -275,10 +330,16 @@ def stage_odoo(stage, test_tags, quick=False):
         )
         for line in bad[:80]:
             print("  ", line)
+        browser_skips = [m for m in map(BROWSER_SKIP.search, text.splitlines()) if m]
+        stage.skipped = len(re.findall(r": skipped \S+ ", text))
+        for match in browser_skips[:10]:
+            print(f"   UI tour skipped, no browser: {match.group(1)}: {match.group(2)}")
+        if no_browser or browser_skips:
+            failures.append("UI tours need Chromium: " + (no_browser or "skipped"))
         if summaries:
             failed, errors, total = (int(x) for x in summaries[-1])
             stage.failed = failed + errors
-            stage.passed = total - failed - errors
+            stage.passed = max(0, total - failed - errors - stage.skipped)
             print(f"odoo tests: {total} tests, {failed} failed, {errors} error(s)")
         else:
             print("odoo tests: no test summary found in the log")
