@@ -29,5 +29,5 @@
         "report/cogs_xlsx_reports.xml",
         "views/connectbooks_menus.xml",
     ],
-    "demo": [],
+    "demo": ["demo/connectbooks_goflow_demo.xml"],
 }

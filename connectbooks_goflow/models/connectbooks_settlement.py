@@ -368,53 +368,38 @@ class ConnectbooksSettlement(models.Model):
             % (_("The Goflow sync failed; it will be tried again."), message)
         )
 
-    def _sync_goflow_one(self):
-        """Ask Goflow for this settlement's order costs and apply them."""
+    def _sync_goflow_one(self, fetch=None):
+        """Ask Goflow for this settlement's order costs and apply them.
+
+        :param fetch: callable ``(order numbers) -> iterable of
+            OrderCostLine``; by default the store's Goflow connection. The demo
+            data passes the sandbox's own data file here.
+        """
         self.ensure_one()
         store = self.store_id
-        connection = store.goflow_connection_id
-        if not connection:
-            raise UserError(
-                _(
-                    "Store %(store)s has no Goflow connection; set one on the store.",
-                    store=store.name,
+        if fetch is None:
+            connection = store.goflow_connection_id
+            if not connection:
+                raise UserError(
+                    _(
+                        "Store %(store)s has no Goflow connection; set one on the "
+                        "store.",
+                        store=store.name,
+                    )
                 )
-            )
-        CostLine = self.env["goflow.cost.line"]
-        CostLine.flush_model()
-        lines = CostLine.search(
-            [
-                ("settlement_id", "=", self.id),
-                ("source", "not in", ("manual", "average")),
-            ]
-        )
-        posted = self.state == "posted"
-        states = [
-            LineState(
-                line_id=line.id,
-                kind=line.kind,
-                order_ref=line.order_ref or "",
-                sku=line.sku or "",
-                state=line.state,
-                source=line.source or None,
-                unit_cost=Decimal(str(line.unit_cost)) if line.unit_cost else None,
-                posted=posted,
-                missing_reason=line.missing_reason or None,
-            )
-            for line in lines
-        ]
-        numbers = order_numbers_to_ask(states)
-        order_lines = []
-        if numbers:
-            client = connection._goflow_client()
-            order_lines = list(
-                client.fetch_order_costs(
+
+            def fetch(numbers):
+                client = connection._goflow_client()
+                return client.fetch_order_costs(
                     numbers, store_ids=store._goflow_store_id_list() or None
                 )
-            )
+
+        states, quantities = self._sync_line_states()
+        numbers = order_numbers_to_ask(states)
+        order_lines = list(fetch(numbers)) if numbers else []
         costs, found = aggregate_costs(order_lines)
         updates = plan_sync(states, costs, found)
-        self._apply_sync_updates(lines, updates)
+        self._apply_sync_updates(updates, quantities)
         now = fields.Datetime.now()
         self.env.cr.execute(
             SQL(
@@ -429,18 +414,59 @@ class ConnectbooksSettlement(models.Model):
         )
         self._post_sync_message(updates, len(numbers))
         trueups = [u for u in updates if u.action == ACTION_TRUEUP]
-        if trueups and posted:
+        if trueups and self.state == "posted":
             self._goflow_post_trueups()
 
-    def _apply_sync_updates(self, lines, updates):
-        """Write the planned updates with one SQL statement."""
+    def _sync_line_states(self):
+        """The cost lines a sync may change (not those set by a person), read
+        with one query.
+
+        :return: ([LineState], {line id: (quantity, sign)})
+        """
+        self.env["goflow.cost.line"].flush_model()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT id, kind, COALESCE(order_ref, ''), COALESCE(sku, ''),
+                       state, source, unit_cost, missing_reason, quantity, sign
+                  FROM goflow_cost_line
+                 WHERE settlement_id = %s
+                   AND (source IS NULL OR source NOT IN ('manual', 'average'))
+                """,
+                self.id,
+            )
+        )
+        posted = self.state == "posted"
+        quantities = {}
+        states = []
+        for row in self.env.cr.fetchall():
+            line_id, kind, order_ref, sku, state, source, unit, reason, qty, sign = row
+            quantities[line_id] = (qty, sign)
+            states.append(
+                LineState(
+                    line_id=line_id,
+                    kind=kind,
+                    order_ref=order_ref,
+                    sku=sku,
+                    state=state,
+                    source=source,
+                    unit_cost=Decimal(unit) if unit else None,
+                    posted=posted,
+                    missing_reason=reason,
+                )
+            )
+        return states, quantities
+
+    def _apply_sync_updates(self, updates, quantities):
+        """Write the planned updates with one SQL statement.
+
+        :param quantities: {line id: (quantity, sign)}
+        """
         if not updates:
             return
-        by_id = {line.id: line for line in lines}
         decimals = self.currency_id.decimal_places
         rows = []
         for update in updates:
-            line = by_id[update.line_id]
             if update.action == ACTION_MISSING:
                 rows.append(
                     (
@@ -454,12 +480,13 @@ class ConnectbooksSettlement(models.Model):
                     )
                 )
                 continue
-            total = line_total(Decimal(str(line.quantity)), update.unit_cost, decimals)
+            quantity, sign = quantities[update.line_id]
+            total = line_total(quantity, update.unit_cost, decimals)
             rows.append(
                 (
                     update.line_id,
                     update.unit_cost,
-                    line.sign * total,
+                    sign * total,
                     "costed",
                     "goflow",
                     None,

@@ -1,5 +1,6 @@
 import csv
 import io
+import json
 import logging
 import queue
 import threading
@@ -8,8 +9,10 @@ from datetime import timezone
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools.misc import file_open
 
 from ..core.costing import cost_keys
+from ..core.goflow_client import order_cost_lines
 from ..core.settlement_parser import SettlementFileError, SettlementReader
 
 _logger = logging.getLogger(__name__)
@@ -18,6 +21,8 @@ _logger = logging.getLogger(__name__)
 # of a 1,000,000-row import.
 COPY_BATCH_ROWS = 20_000
 COPY_QUEUE_DEPTH = 4
+DEMO_DIR = "connectbooks_goflow/demo"
+DEMO_FILES = ("amazon_settlement_demo_1.txt", "amazon_settlement_demo_2.txt")
 LINE_COLUMNS = (
     "settlement_id",
     "company_id",
@@ -113,6 +118,48 @@ class ConnectbooksSettlementImport(models.AbstractModel):
             time.monotonic() - started,
         )
         return settlement
+
+    @api.model
+    def _load_demo_settlements(self):
+        """Demo data: two settlements of the demo store, costed from the data
+        the Goflow sandbox serves (demo/goflow_sandbox_demo.json) without
+        calling it (it is not running while Odoo installs). The first is
+        resolved and posted; the second keeps its missing costs to resolve."""
+        store = self.env.ref("connectbooks_goflow.demo_store_amazon_us")
+        with file_open(f"{DEMO_DIR}/goflow_sandbox_demo.json", "rb") as handle:
+            dataset = json.load(handle)
+        lines = [
+            line for order in dataset["orders"] for line in order_cost_lines(order)
+        ]
+
+        def fetch(numbers):
+            wanted = set(numbers)
+            return [line for line in lines if line.order_number in wanted]
+
+        default_costs = {
+            product["item_number"]: (product.get("pricing") or {}).get("default_cost")
+            for product in dataset["products"]
+        }
+        settlements = self.env["connectbooks.settlement"]
+        for name in DEMO_FILES:
+            with file_open(f"{DEMO_DIR}/{name}", "rb") as handle:
+                settlement = self._import_file(store, handle, name)
+            settlement._sync_goflow_one(fetch=fetch)
+            settlements |= settlement
+        first = settlements[0]
+        for line in first.cost_line_ids.filtered(lambda c: c.state == "missing"):
+            line.write(
+                {
+                    "unit_cost": default_costs.get(line.sku) or 1.0,
+                    "state": "costed",
+                    "source": "manual",
+                    "missing_reason": False,
+                    "resolved_by_id": self.env.ref("base.user_admin").id,
+                    "resolved_at": fields.Datetime.now(),
+                }
+            )
+        first.action_post()
+        return settlements
 
     @api.model
     def _currency(self, code, filename):

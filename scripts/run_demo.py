@@ -1,0 +1,179 @@
+"""Serve the demo: PostgreSQL (kept in .local/pg), the Goflow sandbox with the
+demo data, and Odoo with the add-on and its demo data on 127.0.0.1:8069.
+
+The database is created on the first run and reused afterwards.
+"""
+
+import argparse
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import pgcluster  # noqa: E402
+import run_tests  # noqa: E402
+
+DB = "connectbooks_demo"
+SANDBOX_DATA = ROOT / "connectbooks_goflow" / "demo" / "goflow_sandbox_demo.json"
+SANDBOX_PORT = 8099  # the demo Goflow connection's base URL
+SANDBOX_TOKEN = "sandbox-token"
+
+NO_ODOO = """\
+No Odoo 18 server is importable by {python} ({why}).
+
+The run command serves Odoo with this add-on, so it needs an Odoo 18.0
+(Community) server installed for this Python: its source (not on PyPI) set up
+so that `python3 -c "import odoo"` works, with OCA's report_xlsx 18.0
+(`pip install 'odoo-addon-report_xlsx>=18.0,<18.1'`) and a PostgreSQL server
+(Debian's postgresql package is enough: this command starts its own cluster).
+See README.md, "Install into an existing Odoo 18"."""
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--http-port", type=int, default=8069)
+    parser.add_argument(
+        "--reset", action="store_true", help="drop the demo database first"
+    )
+    args = parser.parse_args()
+    version, why = run_tests.odoo_version()
+    if version != "18":
+        why = why or f"found Odoo {version}"
+        print(NO_ODOO.format(python=sys.executable, why=why), file=sys.stderr)
+        return 1
+    started = time.monotonic()
+    paths, report_xlsx = run_tests.addons_path()
+    if not report_xlsx:
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                run_tests.REPORT_XLSX_REQ,
+            ],
+            check=True,
+        )
+        paths, report_xlsx = run_tests.addons_path()
+    cluster = pgcluster.ensure_cluster(keep_dir=str(ROOT / ".local" / "pg"))
+    data_dir = str(ROOT / ".local" / "odoo-data")
+    children = []
+
+    def stop(*_args):
+        for child in reversed(children):
+            if child.poll() is None:
+                child.send_signal(
+                    signal.SIGINT if child is children[-1] else signal.SIGTERM
+                )
+        for child in children:
+            try:
+                child.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        cluster.stop()
+
+    try:
+        sandbox = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tools.goflow_sandbox",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(SANDBOX_PORT),
+                "--data",
+                str(SANDBOX_DATA),
+                "--token",
+                SANDBOX_TOKEN,
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        children.append(sandbox)
+        print(sandbox.stdout.readline().strip(), flush=True)
+        common = ["--addons-path", ",".join(paths), "--log-level", "warn"]
+        exists = subprocess.run(
+            [
+                "psql",
+                "-h",
+                cluster.host,
+                "-p",
+                str(cluster.port),
+                "-U",
+                cluster.user,
+                "-d",
+                "postgres",
+                "-tAc",
+                f"SELECT 1 FROM pg_database WHERE datname='{DB}'",
+            ],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        if exists and args.reset:
+            subprocess.run(
+                [
+                    "dropdb",
+                    "-h",
+                    cluster.host,
+                    "-p",
+                    str(cluster.port),
+                    "-U",
+                    cluster.user,
+                    DB,
+                ],
+                check=True,
+            )
+            exists = ""
+        if not exists:
+            print(
+                f"Creating the demo database {DB} (first run, about a minute)...",
+                flush=True,
+            )
+            subprocess.run(
+                run_tests.odoo_cmd(
+                    cluster, DB, [*common, "-i", "connectbooks_goflow"], data_dir
+                ),
+                cwd=ROOT,
+                check=True,
+            )
+        serve = run_tests.odoo_cmd(cluster, DB, common, data_dir)
+        serve.remove("--stop-after-init")
+        port_at = serve.index("--http-port") + 1
+        serve[port_at] = str(args.http_port)
+        serve[serve.index("--max-cron-threads") + 1] = "1"
+        odoo = subprocess.Popen(serve, cwd=ROOT)
+        children.append(odoo)
+        url = f"http://127.0.0.1:{args.http_port}"
+        if not pgcluster.wait_port("127.0.0.1", args.http_port, timeout=120):
+            print(
+                "Odoo did not start listening; see the messages above.", file=sys.stderr
+            )
+            stop()
+            return 1
+        print(
+            f"\nconnectbooks_goflow demo served at {url}/odoo "
+            f"(ready in {time.monotonic() - started:.0f} s)\n"
+            "  log in as admin / admin (accounting manager) or demo / demo "
+            "(bookkeeper)\n"
+            f"  Goflow sandbox: http://127.0.0.1:{SANDBOX_PORT}/v1 "
+            f"(token {SANDBOX_TOKEN})\n"
+            "  Ctrl-C stops Odoo, the sandbox and PostgreSQL.\n",
+            flush=True,
+        )
+        odoo.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
