@@ -33,7 +33,15 @@ so that `python3 -c "import odoo"` works, with OCA's report_xlsx 18.0
 See README.md, "Install into an existing Odoo 18"."""
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main():
+    # Ctrl-C, or a TERM from a supervisor: stop all that was started. Set
+    # explicitly, since a shell's background job starts with SIGINT ignored.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--http-port", type=int, default=8069)
     parser.add_argument(
