@@ -74,15 +74,15 @@ def _one(env, orders, rate_limit, tmp, make_store):
 def run():
     reason = odoo_missing()
     if reason:
-        return [{"bench": "settlement_sync", "skipped": reason}]
+        yield {"bench": "settlement_sync", "skipped": reason}
+        return
     from bench.odoo_env import make_store, odoo_env  # noqa: PLC0415
 
-    records = []
     with tempfile.TemporaryDirectory(prefix="cbg-bench-sync-") as tmp:
         with odoo_env("cbg_bench_sync") as env:
             run_ = _one(env, ORDERS, None, tmp, make_store)
             batches = math.ceil(run_["order_numbers"] / 100)
-            records.append(
+            yield (
                 result(
                     "settlement_sync",
                     run_["seconds"],
@@ -102,7 +102,7 @@ def run():
             limited = _one(env, LIMITED_ORDERS, RATE, tmp, make_store)
             floor = limited["requests"] / RATE * 60.0
             floor_batches = math.ceil(limited["order_numbers"] / 100) / RATE * 60.0
-            records.append(
+            yield (
                 result(
                     "settlement_sync_rate_limited",
                     limited["seconds"],
@@ -116,4 +116,3 @@ def run():
                     met=limited["seconds"] <= TARGET_RATIO * floor_batches,
                 )
             )
-    return records

@@ -77,32 +77,24 @@ def odoo_env(prefix="cbg_bench"):
                 cr.rollback()
         Registry.delete(db)
     finally:
-        subprocess.run(
-            [
-                "dropdb",
-                "-h",
-                cluster.host,
-                "-p",
-                str(cluster.port),
-                "-U",
-                cluster.user,
-                "--if-exists",
-                db,
-            ],
-            capture_output=True,
-        )
+        cluster.drop_database(db)
         cluster.stop()
 
 
+_STORES = iter(range(1, 10_000))
+
+
 def make_store(env, name="Bench Amazon US", connection=None):
-    """A store of the main company with every account it needs."""
+    """A store of the main company with every account it needs (each call
+    makes its own accounts and journal)."""
     company = env.company
     Account = env["account.account"]
+    number = next(_STORES)
 
     def account(code, account_type, reconcile=False):
         return Account.create(
             {
-                "code": code,
+                "code": f"{code}{number:03d}",
                 "name": f"Bench {code}",
                 "account_type": account_type,
                 "company_ids": [(6, 0, company.ids)],
@@ -111,7 +103,11 @@ def make_store(env, name="Bench Amazon US", connection=None):
         ).id
 
     journal = env["account.journal"].create(
-        {"name": "Bench marketplace", "code": "BMKT", "type": "general"}
+        {
+            "name": f"Bench marketplace {number}",
+            "code": f"BM{number:03d}",
+            "type": "general",
+        }
     )
     roles = {
         "sales": "income",

@@ -9,6 +9,7 @@ run command.
 import glob
 import os
 import pwd
+import re
 import shutil
 import socket
 import subprocess
@@ -28,6 +29,41 @@ class Cluster:
     password: str | None = None
     datadir: str | None = None  # set when this process started the server
     temporary: bool = False
+
+    def _client_args(self):
+        return ["-h", self.host, "-p", str(self.port), "-U", self.user]
+
+    def _env(self):
+        env = dict(os.environ)
+        if self.password:
+            env["PGPASSWORD"] = self.password
+        return env
+
+    def drop_database(self, name):
+        """Drop database ``name`` if it exists."""
+        subprocess.run(
+            ["dropdb", *self._client_args(), "--if-exists", name],
+            capture_output=True,
+            env=self._env(),
+        )
+
+    def database_exists(self, name):
+        if not re.fullmatch(r"[A-Za-z0-9_]+", name):
+            raise ValueError(f"unexpected database name {name!r}")
+        proc = subprocess.run(
+            [
+                "psql",
+                *self._client_args(),
+                "-d",
+                "postgres",
+                "-tAc",
+                f"SELECT 1 FROM pg_database WHERE datname = '{name}'",
+            ],
+            capture_output=True,
+            text=True,
+            env=self._env(),
+        )
+        return proc.stdout.strip() == "1"
 
     def stop(self):
         if not self.datadir:

@@ -107,38 +107,10 @@ def main():
         children.append(sandbox)
         print(sandbox.stdout.readline().strip(), flush=True)
         common = ["--addons-path", ",".join(paths), "--log-level", "warn"]
-        exists = subprocess.run(
-            [
-                "psql",
-                "-h",
-                cluster.host,
-                "-p",
-                str(cluster.port),
-                "-U",
-                cluster.user,
-                "-d",
-                "postgres",
-                "-tAc",
-                f"SELECT 1 FROM pg_database WHERE datname='{DB}'",
-            ],
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
+        exists = cluster.database_exists(DB)
         if exists and args.reset:
-            subprocess.run(
-                [
-                    "dropdb",
-                    "-h",
-                    cluster.host,
-                    "-p",
-                    str(cluster.port),
-                    "-U",
-                    cluster.user,
-                    DB,
-                ],
-                check=True,
-            )
-            exists = ""
+            cluster.drop_database(DB)
+            exists = False
         if not exists:
             print(
                 f"Creating the demo database {DB} (first run, about a minute)...",

@@ -347,20 +347,7 @@ def stage_odoo(stage, test_tags, quick=False):
         if rc or stage.failed or bad:
             failures.append("odoo suite")
         for db in (db_demo, db_test):
-            subprocess.run(
-                [
-                    "dropdb",
-                    "-h",
-                    cluster.host,
-                    "-p",
-                    str(cluster.port),
-                    "-U",
-                    cluster.user,
-                    "--if-exists",
-                    db,
-                ],
-                capture_output=True,
-            )
+            cluster.drop_database(db)
     finally:
         cluster.stop()
     stage.seconds = time.monotonic() - start
