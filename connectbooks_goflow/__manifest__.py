@@ -10,6 +10,9 @@
     "installable": True,
     "depends": ["account", "mail", "report_xlsx"],
     "external_dependencies": {"python": ["requests", "xlsxwriter"]},
+    "assets": {
+        "web.assets_tests": ["connectbooks_goflow/static/tests/tours/**/*"],
+    },
     "data": [
         "security/connectbooks_goflow_security.xml",
         "security/ir.model.access.csv",

@@ -6,3 +6,4 @@ from . import test_journal_entries
 from . import test_cogs_report
 from . import test_resolve_wizard
 from . import test_settlement_pnl
+from . import test_ui_tours
