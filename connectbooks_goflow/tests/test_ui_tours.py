@@ -1,4 +1,11 @@
+import base64
+import os
+import time
+import unittest
+from pathlib import Path
+
 from odoo.tests import HttpCase, tagged
+from odoo.tests.common import ChromeBrowser
 from odoo.tools.misc import file_open
 
 from .test_cost_sync import SMALL, GoflowSandboxCase
@@ -8,6 +15,9 @@ from .test_cost_sync import SMALL, GoflowSandboxCase
 SETTLEMENT_FILE_URL = "https://files.connectbooks.test/amazon_v2_small.txt"
 SETTLEMENT_REF = "24010823451"
 SETTLEMENTS_URL = "/odoo/action-connectbooks_goflow.connectbooks_settlement_action"
+PNL_URL = "/odoo/action-connectbooks_goflow.connectbooks_settlement_pnl_action"
+# Where TestUiScreenshots saves the README's pictures (docs/screenshots).
+SCREENSHOTS_DIR = os.environ.get("CBG_SCREENSHOTS")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PRODUCTS = {
     "BLU-MUG-12OZ": "Blue Mug 12 oz",
@@ -102,3 +112,111 @@ class TestUiTours(UiToursCase):
         self.assertEqual(response.status_code, 200)
         self.assertEqual(response.headers["Content-Type"], XLSX_TYPE)
         self.assertEqual(response.content[:2], b"PK", msg="an xlsx is a zip")
+
+
+@tagged("post_install", "-at_install")
+@unittest.skipUnless(SCREENSHOTS_DIR, "set CBG_SCREENSHOTS=<folder> to take them")
+class TestUiScreenshots(UiToursCase):
+    """The README's screenshots, on settlements at every stage:
+    ``CBG_SCREENSHOTS=docs/screenshots ./scripts/test --stages odoo --quick
+    --test-tags /connectbooks_goflow:TestUiScreenshots``."""
+
+    browser_size = "1400x900"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.settlements = {}
+        # (settlement id, month): posted, ready, synced with missing costs,
+        # just imported
+        for ref, month in (
+            ("24010823451", "03"),
+            ("24024598112", "04"),
+            ("24038376603", "05"),
+            ("24052154994", "06"),
+        ):
+            content = cls.settlement_file.replace(b"24010823451", ref.encode())
+            content = content.replace(b"2024-03-", f"2024-{month}-".encode())
+            cls.settlements[ref] = cls._import_content(content, f"{ref}.txt")
+        posted, ready, missing, _imported = cls.settlements.values()
+        for settlement in (posted, ready, missing):
+            settlement.with_user(cls.bookkeeper).action_sync_goflow()
+        Wizard = cls.env["goflow.resolve.cost.wizard"].with_user(cls.bookkeeper)
+        for settlement in (posted, ready):
+            Wizard.browse(Wizard._action_open(settlement)["res_id"]).action_resolve()
+        posted.with_user(cls.manager).action_post()
+        cls.missing = missing
+
+    @classmethod
+    def _import_content(cls, content, name):
+        """Import ``content`` as the bookkeeper does from the wizard."""
+        env = cls.env(user=cls.bookkeeper)
+        attachment = env["ir.attachment"].create(
+            {"name": name, "datas": base64.b64encode(content)}
+        )
+        wizard = env["connectbooks.settlement.import.wizard"].create(
+            {"store_id": cls.store_a.id, "attachment_ids": [(6, 0, attachment.ids)]}
+        )
+        return cls.env["connectbooks.settlement"].browse(
+            wizard.action_import()["res_id"]
+        )
+
+    def _screenshot(self, name, url, *steps, login="cbg_bookkeeper"):
+        """Open ``url``, wait for each JavaScript condition of ``steps`` to
+        be true (a step may click), then save the page as ``name``.png."""
+        browser = ChromeBrowser(self)
+        try:
+            self.authenticate(login, login, browser=browser)
+            browser.navigate_to(self.base_url() + url, wait_stop=True)
+            for step in steps:
+                self.assertTrue(browser._wait_ready(step, timeout=30), msg=step)
+            time.sleep(1)  # let dialogs and notifications finish appearing
+            shot = browser._websocket_request(
+                "Page.captureScreenshot", params={"format": "png"}, timeout=30
+            )
+        finally:
+            browser.stop()
+        folder = Path(SCREENSHOTS_DIR)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{name}.png").write_bytes(base64.b64decode(shot["data"]))
+
+    def test_screenshots(self):
+        def present(selector, count=1):
+            return f"document.querySelectorAll({selector!r}).length >= {count}"
+
+        def click(selector):
+            return (
+                f"(e => !!e && (e.click(), true))(document.querySelector({selector!r}))"
+            )
+
+        self._screenshot(
+            "settlement_list",
+            SETTLEMENTS_URL,
+            present(".o_list_view .o_data_row", len(self.settlements)),
+        )
+        form_url = f"{SETTLEMENTS_URL}/{self.missing.id}"
+        resolve = self.env.ref(
+            "connectbooks_goflow.goflow_resolve_cost_wizard_action_settlement"
+        )
+        form_ready = present(
+            ".o_form_view .o_field_widget[name=cost_line_ids] .o_data_row"
+        )
+        self._screenshot("settlement_form", form_url, form_ready)
+        self._screenshot(
+            "resolve_wizard",
+            form_url,
+            form_ready,
+            click(f".o_statusbar_buttons button[name='{resolve.id}']"),
+            present(".modal .o_field_widget[name=sku_ids] .o_data_row", 3),
+        )
+        self._screenshot(
+            "pnl_pivot",
+            PNL_URL,
+            present(".o_list_view .o_group_header"),
+            click(".o_switch_view.o_pivot"),
+            present(".o_pivot table thead th.o_pivot_header_cell_opened"),
+            # columns by kind folded: one column per measure
+            click(".o_pivot table thead th.o_pivot_header_cell_opened"),
+            present(".o_pivot table thead th.o_pivot_header_cell_closed"),
+            present(".o_pivot table tbody tr", len(self.settlements) + 1),
+        )
