@@ -5,6 +5,7 @@ import wizard's code path into a fresh database, against a plain PostgreSQL
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 from pathlib import Path
@@ -12,30 +13,54 @@ from pathlib import Path
 from bench.common import Stopwatch, odoo_missing, peak_rss_mb, reset_peak_rss, result
 from tools.settlement_generator import write_settlement
 
+LINE_COLUMNS = (
+    "settlement_id, company_id, line_no, transaction_type, kind, order_ref, "
+    "merchant_order_ref, adjustment_ref, shipment_ref, order_item_code, sku, "
+    "product_id, quantity, amount_type, amount_description, amount, posted_date, "
+    "fulfillment, marketplace_name, promotion_ref, create_date, write_date"
+).split(", ")
+
 ORDERS = int(os.environ.get("BENCH_IMPORT_ORDERS", 153_000))
 TARGET_SECONDS = 60.0
 TARGET_RATIO = 5.0
 
 
-def _copy_baseline(env, path):
-    """COPY the file's rows into an equivalent plain table (no index, no
-    constraint): the floor of any import."""
+def _copy_baselines(env, path, settlement):
+    """COPY the same rows (a) as the import wrote them into an equivalent
+    plain table (the line table's columns, no index, no foreign key), and
+    (b) the raw file into a table of text columns: the floors of any
+    import."""
     cr = env.cr
-    with open(path, "rb") as handle:
-        columns = handle.readline().decode().rstrip("\r\n").split("\t")
+    columns = ", ".join(LINE_COLUMNS)
+    rows = io.BytesIO()
+    cr.copy_expert(
+        f"COPY (SELECT {columns} FROM connectbooks_settlement_line "
+        f"WHERE settlement_id = {int(settlement.id)}) TO STDOUT WITH (FORMAT csv)",
+        rows,
+    )
     cr.execute(
-        "CREATE TEMP TABLE bench_copy ("
-        + ", ".join(f'"{name}" text' for name in columns)
+        "CREATE TEMP TABLE bench_lines AS "
+        "SELECT * FROM connectbooks_settlement_line WITH NO DATA"
+    )
+    rows.seek(0)
+    with Stopwatch() as typed:
+        cr.copy_expert(
+            f"COPY bench_lines ({columns}) FROM STDIN WITH (FORMAT csv)", rows
+        )
+    with open(path, "rb") as handle:
+        names = handle.readline().decode().rstrip("\r\n").split("\t")
+    cr.execute(
+        "CREATE TEMP TABLE bench_raw ("
+        + ", ".join(f'"{name}" text' for name in names)
         + ")"
     )
-    with open(path, "rb") as handle, Stopwatch() as watch:
+    with open(path, "rb") as handle, Stopwatch() as raw:
         cr.copy_expert(
-            "COPY bench_copy FROM STDIN WITH (FORMAT csv, DELIMITER E'\\t', "
+            "COPY bench_raw FROM STDIN WITH (FORMAT csv, DELIMITER E'\\t', "
             "HEADER true, QUOTE E'\\x01')",
             handle,
         )
-    cr.execute("SELECT count(*) FROM bench_copy")
-    return watch.seconds, cr.fetchone()[0]
+    return typed.seconds, raw.seconds
 
 
 def run():
@@ -59,7 +84,7 @@ def run():
             rss = peak_rss_mb()
             rows = settlement.line_count
             cost_lines = len(settlement.cost_line_ids)
-            baseline, copied = _copy_baseline(env, path)
+            baseline, raw_copy = _copy_baselines(env, path, settlement)
     ratio_met = watch.seconds <= TARGET_RATIO * baseline
     return [
         result(
@@ -68,10 +93,13 @@ def run():
             rows=rows,
             orders=getattr(generated, "orders", ORDERS),
             cost_lines=cost_lines,
-            copied_rows=copied,
+            raw_file_copy_seconds=round(raw_copy, 3),
             peak_rss_mb=rss,
             baseline_seconds=baseline,
-            target=f"<= {TARGET_SECONDS:g} s and <= {TARGET_RATIO:g}x COPY",
+            target=(
+                f"<= {TARGET_SECONDS:g} s and <= {TARGET_RATIO:g}x a COPY of the "
+                "same rows into an equivalent plain table"
+            ),
             met=watch.seconds <= TARGET_SECONDS and ratio_met,
         )
     ]
