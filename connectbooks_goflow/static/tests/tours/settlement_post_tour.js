@@ -1,3 +1,4 @@
+import { waitUntil } from "@odoo/hoot-dom";
 import { registry } from "@web/core/registry";
 import { exportStatus, openSettlement } from "@connectbooks_goflow/../tests/tours/tour_helpers";
 
@@ -41,8 +42,22 @@ registry.category("web_tour.tours").add("connectbooks_goflow_post_tour", {
             run: "click",
         },
         {
-            content: "The download is over and the form is still there",
-            trigger: `body:not(:has(.o_blockUI)) .o_form_view [name="export_status"]:contains("Posted")`,
+            content: "The workbook is downloaded",
+            trigger: ".o_form_view",
+            async run() {
+                await waitUntil(
+                    () =>
+                        performance
+                            .getEntriesByType("resource")
+                            .some((entry) => entry.name.endsWith("/report/download")),
+                    { timeout: 10000, message: "Print > COGS (Excel) downloaded nothing" }
+                );
+            },
+        },
+        {
+            content: "without error, and the form is still there",
+            trigger:
+                'body:not(:has(.o_blockUI, .o_error_dialog)) .o_form_view [name="export_status"]:contains("Posted")',
         },
     ],
 });
