@@ -56,12 +56,7 @@ def odoo_env(prefix="cbg_bench"):
             [
                 "--addons-path",
                 ",".join(paths),
-                "--db_host",
-                cluster.host,
-                "--db_port",
-                str(cluster.port),
-                "--db_user",
-                cluster.user,
+                *cluster.odoo_args(),
                 "--data-dir",
                 data_dir,
                 "--log-level",

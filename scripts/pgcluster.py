@@ -30,6 +30,14 @@ class Cluster:
     datadir: str | None = None  # set when this process started the server
     temporary: bool = False
 
+    def odoo_args(self):
+        """Odoo's command-line options to reach this server."""
+        args = ["--db_host", self.host, "--db_port", str(self.port)]
+        args += ["--db_user", self.user]
+        if self.password:
+            args += ["--db_password", self.password]
+        return args
+
     def _client_args(self):
         return ["-h", self.host, "-p", str(self.port), "-U", self.user]
 
