@@ -258,7 +258,7 @@ def test_resolve_refund_cost(refund, order, expected):
         # late costs on posted lines become true-ups
         (("costed", "goflow", "3.00"), "3.20", True, "trueup", "3.20"),
         (("costed", "estimate", "3.00"), "3.40", True, "trueup", "3.40"),
-        (("costed", "estimate", "3.00"), "3.00", True, "keep", "3.00"),
+        (("costed", "estimate", "3.00"), "3.00", True, "trueup", "3.00"),
     ],
 )
 def test_merge_sync(existing, new, posted, action, cost):
@@ -307,3 +307,14 @@ def test_to_decimal():
     assert costing.to_decimal(3) == Decimal(3)
     assert costing.to_decimal("2.50") == Decimal("2.50")
     assert costing.to_decimal(None) is None
+
+
+def test_merge_sync_estimate_confirmed_by_goflow_stops_being_an_estimate():
+    posted = merge_sync("costed", "estimate", Decimal("4.20"), Decimal("4.20"), True)
+    assert posted.action == "trueup"
+    assert posted.unit_cost == Decimal("4.20")
+    draft = merge_sync("costed", "estimate", Decimal("4.20"), Decimal("4.20"), False)
+    assert draft.action == "update"
+    # the same cost from Goflow on a Goflow line changes nothing
+    same = merge_sync("costed", "goflow", Decimal("4.20"), Decimal("4.20"), True)
+    assert same.action == "keep"

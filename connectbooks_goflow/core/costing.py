@@ -410,7 +410,14 @@ def merge_sync(
         if current is not None and existing_state != "missing":
             return SyncDecision(ACTION_KEEP, current, "Goflow has no cost now")
         return SyncDecision(ACTION_MISSING, None, "Goflow has no cost")
-    if current is not None and new == current and existing_state != "missing":
+    if (
+        current is not None
+        and new == current
+        and existing_state != "missing"
+        # an estimate confirmed by Goflow becomes Goflow's cost (no amount
+        # changes, but the line is no longer an estimate)
+        and existing_source != "estimate"
+    ):
         return SyncDecision(ACTION_KEEP, current, "unchanged")
     if posted:
         return SyncDecision(ACTION_TRUEUP, new, "cost arrived after posting")

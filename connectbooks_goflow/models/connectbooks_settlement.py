@@ -26,6 +26,21 @@ _logger = logging.getLogger(__name__)
 SYNC_LOCK_KEY = 0x60F10
 # The cron takes this many settlements per batch (a batch is one transaction).
 CRON_BATCH_SIZE = 10
+# Fields only the posting code writes (Post / Reset to Draft), and fields a
+# posted settlement keeps as they were posted.
+POSTING_FIELDS = frozenset({"state", "move_id", "posted_with_estimates"})
+POSTED_LOCKED_FIELDS = frozenset(
+    {
+        "store_id",
+        "settlement_ref",
+        "currency_id",
+        "total_amount",
+        "deposit_date",
+        "period_start",
+        "period_end",
+    }
+)
+POSTING_CONTEXT = "connectbooks_posting"
 # How many problems a posting gate lists before "and N more".
 GATE_SAMPLE = 10
 # A settlement tried less than this long ago is not taken again by the cron.
@@ -199,7 +214,9 @@ class ConnectbooksSettlement(models.Model):
     @api.depends("state", "missing_count", "cost_status")
     @api.depends_context("uid")
     def _compute_export_status(self):
-        unmapped = self._unmapped_combinations()
+        # Posted and cancelled settlements show their state, not this count:
+        # their (possibly million) lines are not scanned on every list render.
+        unmapped = self.filtered(lambda s: s.state == "draft")._unmapped_combinations()
         for settlement in self:
             settlement.unmapped_count = len(unmapped.get(settlement.id, ()))
             if settlement.state == "posted":
@@ -235,6 +252,23 @@ class ConnectbooksSettlement(models.Model):
     def create(self, vals_list):
         self._check_not_imported(vals_list)
         return super().create(vals_list)
+
+    def write(self, vals):
+        if POSTING_FIELDS & vals.keys() and not self.env.context.get(POSTING_CONTEXT):
+            raise UserError(
+                _("A settlement's status changes only through Post and Reset to Draft.")
+            )
+        if POSTED_LOCKED_FIELDS & vals.keys():
+            posted = self.filtered(lambda s: s.state == "posted")
+            if posted:
+                raise UserError(
+                    _(
+                        "Settlement %(name)s is posted; reset it to draft before "
+                        "changing it.",
+                        name=posted[0].display_name,
+                    )
+                )
+        return super().write(vals)
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_posted(self):
@@ -315,6 +349,8 @@ class ConnectbooksSettlement(models.Model):
                     raise UserError(message)
                 _logger.info("Goflow sync of company %s skipped: busy", company.id)
                 busy += len(settlements)
+                # tried: the next cron batch takes other settlements
+                settlements.write({"last_sync_attempt_at": fields.Datetime.now()})
                 continue
             for settlement in settlements:
                 if raise_errors:
@@ -337,6 +373,18 @@ class ConnectbooksSettlement(models.Model):
                 except (GoflowError, UserError) as error:
                     failed += 1
                     settlement._sync_goflow_failed(error)
+                except Exception as error:  # one settlement's
+                    # bug must not stop the others nor starve the queue
+                    _logger.exception(
+                        "Goflow sync of settlement %s crashed", settlement.id
+                    )
+                    failed += 1
+                    settlement._sync_goflow_failed(
+                        _(
+                            "Unexpected error (%(error)s); see the server log.",
+                            error=type(error).__name__,
+                        )
+                    )
         return _(
             "%(done)s settlement(s) synced, %(failed)s failed, %(busy)s skipped.",
             done=done,
@@ -410,6 +458,7 @@ class ConnectbooksSettlement(models.Model):
         trueups = [u for u in updates if u.action == ACTION_TRUEUP]
         if trueups and self.state == "posted":
             self._goflow_post_trueups()
+        self._refresh_estimate_flag()
 
     def _sync_line_states(self):
         """The cost lines a sync may change (not those set by a person), read
@@ -658,7 +707,7 @@ class ConnectbooksSettlement(models.Model):
         estimated = self.env["goflow.cost.line"].search_count(
             [("settlement_id", "=", self.id), ("source", "=", "estimate")]
         )
-        self.write(
+        self.with_context(**{POSTING_CONTEXT: True}).write(
             {
                 "state": "posted",
                 "move_id": settlement_move.id,
@@ -825,16 +874,25 @@ class ConnectbooksSettlement(models.Model):
             return None, pairs
         return self._move_vals("cogs", self._cogs_line_vals(pairs)), pairs
 
-    def _cogs_line_vals(self, pairs, label=None):
+    def _cogs_line_vals(self, pairs, trueup=False):
+        """Journal items of COGS pairs; a true-up moves value, not units, so
+        its items carry no quantity."""
         store = self.store_id
         vals = []
         for pair in pairs:
-            what = _("Refunded") if pair.direction != GOODS_OUT else _("Sold")
-            name = label or _("COGS %(sku)s", sku=pair.sku)
-            name = f"{name} ({what.lower()} {pair.quantity.normalize():f})"
+            if trueup:
+                name = _("COGS true-up %(sku)s", sku=pair.sku)
+            else:
+                what = _("refunded") if pair.direction != GOODS_OUT else _("sold")
+                name = _(
+                    "COGS %(sku)s (%(what)s %(qty)s)",
+                    sku=pair.sku,
+                    what=what,
+                    qty=f"{pair.quantity.normalize():f}",
+                )
             common = {
                 "product_id": pair.product_id or False,
-                "quantity": float(pair.quantity),
+                "quantity": 0.0 if trueup else float(pair.quantity),
                 # given, so Odoo does not look up an analytic distribution
                 # model for each of thousands of items (one query each)
                 "analytic_distribution": False,
@@ -999,7 +1057,7 @@ class ConnectbooksSettlement(models.Model):
         if pairs:
             date = self._first_open_date(self.deposit_date)
             vals = self._move_vals(
-                "trueup", self._cogs_line_vals(pairs, label=_("COGS true-up")), date
+                "trueup", self._cogs_line_vals(pairs, trueup=True), date
             )
             moves = self.env["account.move"].create(vals)
             moves.action_post()
@@ -1012,10 +1070,10 @@ class ConnectbooksSettlement(models.Model):
             )
         )
         self._cost_lines_written_by_sql(["posted_total"])
-        lines = "".join(
-            f"<li>{sku} ({order}): {posted} → {total}</li>"
-            for _id, sku, _p, _s, _q, total, posted, _u in rows[:GATE_SAMPLE]
-            for order in [changed.browse(_id).order_ref or "-"]
+        items = Markup("").join(
+            Markup("<li>%s (%s): %s → %s</li>")
+            % (sku, changed.browse(line_id).order_ref or "-", posted, total)
+            for line_id, sku, _p, _s, _q, total, posted, _u in rows[:GATE_SAMPLE]
         )
         self.message_post(
             body=Markup("<p>%s</p><ul>%s</ul>")
@@ -1026,13 +1084,18 @@ class ConnectbooksSettlement(models.Model):
                     entry=moves.name or _("(nets to zero, no entry)"),
                     count=len(rows),
                 ),
-                Markup(lines),
+                items,
             )
         )
-        if self.posted_with_estimates and not CostLine.search_count(
+        self._refresh_estimate_flag()
+
+    def _refresh_estimate_flag(self):
+        """A posted settlement stops being "posted with estimates" once its
+        last estimated cost is replaced by a real one."""
+        if self.posted_with_estimates and not self.env["goflow.cost.line"].search_count(
             [("settlement_id", "=", self.id), ("source", "=", "estimate")]
         ):
-            self.posted_with_estimates = False
+            self.with_context(**{POSTING_CONTEXT: True}).posted_with_estimates = False
 
     def _first_open_date(self, date):
         """``date``, or the day after the latest lock date that covers it."""
@@ -1044,8 +1107,14 @@ class ConnectbooksSettlement(models.Model):
 
     def _unpost(self):
         self.ensure_one()
-        moves = self.move_id | self.cogs_move_ids.filtered(
-            lambda m: m.state == "posted"
+        # Entries already reversed (a locked period at an earlier reset) and
+        # the reversals themselves are history, not to be undone again.
+        moves = (self.move_id | self.cogs_move_ids).filtered(
+            lambda m: (
+                m.state == "posted"
+                and not m.reversed_entry_id
+                and not m.reversal_move_ids
+            )
         )
         for move in moves:
             try:
@@ -1076,8 +1145,31 @@ class ConnectbooksSettlement(models.Model):
                 self.id,
             )
         )
-        self._cost_lines_written_by_sql(["cogs_move_line_id", "posted_total"])
-        self.write({"state": "draft", "move_id": False, "posted_with_estimates": False})
+        # Estimates stood in for the posting only: back to missing costs.
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE goflow_cost_line
+                   SET state = 'missing', source = NULL, unit_cost = NULL,
+                       total_cost = 0
+                 WHERE settlement_id = %s AND source = 'estimate'
+                """,
+                self.id,
+            )
+        )
+        self._cost_lines_written_by_sql(
+            [
+                "cogs_move_line_id",
+                "posted_total",
+                "state",
+                "source",
+                "unit_cost",
+                "total_cost",
+            ]
+        )
+        self.with_context(**{POSTING_CONTEXT: True}).write(
+            {"state": "draft", "move_id": False, "posted_with_estimates": False}
+        )
         self.message_post(
             body=_("Reset to draft: %(count)s entry(ies) cancelled.", count=len(moves))
         )

@@ -7,6 +7,8 @@ import threading
 import time
 from datetime import timezone
 
+import psycopg2
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools.misc import file_open
@@ -104,6 +106,14 @@ class ConnectbooksSettlementImport(models.AbstractModel):
                 writer.close()
         except SettlementFileError as error:
             raise UserError(str(error)) from error
+        except psycopg2.Error as error:
+            raise UserError(
+                _(
+                    "%(file)s could not be stored: %(error)s",
+                    file=filename or _("The file"),
+                    error=error.diag.message_primary or str(error),
+                )
+            ) from error
         self._create_cost_lines(settlement, needs, writer.products)
         # Lines and cost lines went in by SQL: recompute what depends on them.
         self.env.invalidate_all()

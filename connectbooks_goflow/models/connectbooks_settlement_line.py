@@ -34,7 +34,11 @@ class ConnectbooksSettlementLine(models.Model):
     order_item_code = fields.Char(readonly=True)
     sku = fields.Char(string="SKU", readonly=True)
     product_id = fields.Many2one("product.product", readonly=True)
-    quantity = fields.Integer(readonly=True)
+    quantity = fields.Integer(
+        readonly=True,
+        help="As in the file, counted once per order item; refund rows may "
+        "carry negative quantities.",
+    )
     amount_type = fields.Char(readonly=True)
     amount_description = fields.Char(readonly=True)
     amount = fields.Monetary(readonly=True)
@@ -44,11 +48,3 @@ class ConnectbooksSettlementLine(models.Model):
     )
     marketplace_name = fields.Char(readonly=True)
     promotion_ref = fields.Char(string="Promotion ID", readonly=True)
-
-    _sql_constraints = [
-        (
-            "quantity_positive",
-            "CHECK(quantity >= 0)",
-            "A settlement line quantity cannot be negative.",
-        ),
-    ]

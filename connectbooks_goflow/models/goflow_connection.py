@@ -51,8 +51,11 @@ class GoflowConnection(models.Model):
     )
     base_url = fields.Char(
         string="Base URL",
+        groups="base.group_system",
+        copy=False,
         help="Debug only: overrides https://<subdomain>.api.goflow.com/v1. "
-        "Plain http is accepted for a loopback host only (the local sandbox).",
+        "Plain http is accepted for a loopback host only (the local sandbox). "
+        "Administrators only: the API token is sent to this address.",
     )
     store_ids = fields.One2many("connectbooks.store", "goflow_connection_id")
     last_test_at = fields.Datetime(readonly=True, copy=False)
@@ -81,7 +84,7 @@ class GoflowConnection(models.Model):
 
     @api.constrains("subdomain", "base_url")
     def _check_endpoint(self):
-        for connection in self:
+        for connection in self.sudo():
             if not connection.subdomain and not connection.base_url:
                 raise ValidationError(
                     _(
@@ -165,7 +168,7 @@ class GoflowConnection(models.Model):
         return GoflowClient(
             secret.api_token,
             subdomain=self.subdomain or None,
-            base_url=self.base_url or None,
+            base_url=secret.base_url or None,
             beta_contact=secret.beta_contact or None,
             rate_limit_per_minute=self.rate_limit or None,
             page_size=self.page_size or None,

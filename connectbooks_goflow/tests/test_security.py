@@ -20,6 +20,15 @@ class TestSecurity(ConnectbooksCase):
         with self.assertRaises(AccessError, msg="only administrators read the token"):
             self.connection_a.with_user(self.manager).read(["api_token"])
 
+    def test_base_url_is_for_administrators(self):
+        # the token is sent to the base URL: a manager must not redirect it
+        with self.assertRaises(AccessError):
+            self.connection_a.with_user(self.manager).write(
+                {"base_url": "https://collector.example/v1"}
+            )
+        with self.assertRaises(AccessError):
+            self.connection_a.with_user(self.manager).read(["base_url"])
+
     def test_token_readable_by_administrator(self):
         values = self.connection_a.with_user(self.admin_user).read(["api_token"])
         self.assertEqual(values[0]["api_token"], "secret-token-a")

@@ -64,6 +64,10 @@ class TestSettlementModel(ConnectbooksCase):
 
     def test_posted_settlement_cannot_be_deleted(self):
         settlement = self._make_settlement(self.store_a, ref="DEL-1")
-        settlement.state = "posted"
+        with self.assertRaises(UserError, msg="state moves only through Post"):
+            settlement.state = "posted"
+        settlement.with_context(connectbooks_posting=True).state = "posted"
+        with self.assertRaises(UserError, msg="a posted settlement keeps its total"):
+            settlement.total_amount = 1.0
         with self.assertRaises(UserError):
             settlement.unlink()
