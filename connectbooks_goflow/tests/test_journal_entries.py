@@ -271,3 +271,31 @@ class TestJournalEntries(GoflowSandboxCase):
     @staticmethod
     def _path():
         return file_path("connectbooks_goflow/tests/data/amazon_v2_small.txt")
+
+    def test_estimate_confirmed_by_goflow_and_reset(self):
+        settlement = self._import()
+        settlement.action_sync_goflow()
+        settlement.with_user(self.manager).action_post_estimated()
+        late = settlement.cost_line_ids.filtered(
+            lambda c: c.order_ref == "114-2233445-5566778"
+        )
+        self.assertEqual((late.source, late.unit_cost), ("estimate", 6.0))
+        # Goflow later gives exactly the estimated cost
+        self.sandbox.set_line_cost(9004, 0, 6.0)
+        try:
+            settlement.action_sync_goflow()
+        finally:
+            self.sandbox.set_line_cost(9004, 0, None)
+        self.assertEqual(late.source, "goflow", msg="no longer an estimate")
+        self.assertFalse(
+            settlement.cogs_move_ids.filtered(lambda m: m.goflow_move_kind == "trueup"),
+            msg="nothing to true up at the same cost",
+        )
+        self.assertTrue(settlement.posted_with_estimates, msg="2 adjustments remain")
+        settlement.with_user(self.manager).action_reset_to_draft()
+        self.assertEqual(
+            settlement.missing_count, 2, msg="estimates go back to missing costs"
+        )
+        self.assertEqual(late.source, "goflow")
+        with self.assertRaisesRegex(UserError, "2 cost line"):
+            settlement.with_user(self.manager).action_post()
