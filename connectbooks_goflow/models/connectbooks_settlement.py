@@ -1,8 +1,9 @@
 import csv
+import dataclasses
 import io
 import logging
 from datetime import timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from markupsafe import Markup
 
@@ -11,6 +12,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
 from ..core.cost_sync import (
+    UNIT_COST_QUANTUM,
     LineState,
     aggregate_costs,
     order_numbers_to_ask,
@@ -446,7 +448,9 @@ class ConnectbooksSettlement(models.Model):
 
         states, quantities = self._sync_line_states()
         numbers = order_numbers_to_ask(states)
-        order_lines = list(fetch(numbers)) if numbers else []
+        order_lines = self._in_settlement_currency(
+            list(fetch(numbers)) if numbers else []
+        )
         costs, found = aggregate_costs(order_lines)
         updates = plan_sync(states, costs, found)
         now = fields.Datetime.now()
@@ -459,6 +463,56 @@ class ConnectbooksSettlement(models.Model):
         if trueups and self.state == "posted":
             self._goflow_post_trueups()
         self._refresh_estimate_flag()
+
+    def _in_settlement_currency(self, order_lines):
+        """Goflow's costs converted to the settlement's currency (at the
+        deposit date), so a USD cost never lands on a CAD settlement as CAD.
+
+        :raise UserError: Goflow reports a currency Odoo does not know
+        """
+        target = self.currency_id
+        codes = {
+            line.currency
+            for line in order_lines
+            if line.unit_cost is not None and line.currency
+        } - {target.name}
+        if not codes:
+            return order_lines
+        currencies = {
+            currency.name: currency
+            for currency in self.env["res.currency"]
+            .with_context(active_test=False)
+            .search([("name", "in", sorted(codes))])
+        }
+        unknown = codes - currencies.keys()
+        if unknown:
+            raise UserError(
+                _(
+                    "Goflow reports costs in %(codes)s, which Odoo does not know; "
+                    "add the currency under Accounting > Configuration > "
+                    "Currencies.",
+                    codes=", ".join(sorted(unknown)),
+                )
+            )
+        date = self.deposit_date or fields.Date.context_today(self)
+        rates = {
+            code: Decimal(
+                str(currency._convert(1.0, target, self.company_id, date, round=False))
+            )
+            for code, currency in currencies.items()
+        }
+        return [
+            dataclasses.replace(
+                line,
+                unit_cost=(line.unit_cost * rates[line.currency]).quantize(
+                    UNIT_COST_QUANTUM, ROUND_HALF_UP
+                ),
+                currency=target.name,
+            )
+            if line.unit_cost is not None and line.currency in rates
+            else line
+            for line in order_lines
+        ]
 
     def _sync_line_states(self):
         """The cost lines a sync may change (not those set by a person), read

@@ -204,6 +204,33 @@ class TestCostSync(GoflowSandboxCase):
         )
         self.assertEqual(settlement.missing_count, 2)
 
+    def test_cost_in_another_currency_is_converted(self):
+        eur = self.env.ref("base.EUR")
+        eur.active = True
+        self.env["res.currency.rate"].create(
+            {"currency_id": eur.id, "name": "2024-01-01", "rate": 0.5}
+        )
+        settlement = self._import()
+        self.sandbox.set_line_cost(9004, 0, 5.0, currency="eur")
+        try:
+            settlement.action_sync_goflow()
+        finally:
+            self.sandbox.set_line_cost(9004, 0, None)
+        line = settlement.cost_line_ids.filtered(
+            lambda c: c.order_ref == "114-2233445-5566778"
+        )
+        self.assertEqual(
+            (line.unit_cost, line.total_cost),
+            (10.0, 10.0),
+            msg="5 EUR at 0.5 EUR per USD is 10 USD on a USD settlement",
+        )
+        self.sandbox.set_line_cost(9004, 0, 5.0, currency="xyz")
+        try:
+            with self.assertRaisesRegex(UserError, "XYZ"):
+                settlement.action_sync_goflow()
+        finally:
+            self.sandbox.set_line_cost(9004, 0, None)
+
     def test_button_error_is_a_clear_message(self):
         settlement = self._import()
         self.sandbox.fail_next(50, status=503)
