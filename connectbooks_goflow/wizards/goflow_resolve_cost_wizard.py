@@ -461,9 +461,9 @@ class GoflowResolveCostWizard(models.TransientModel):
             "write_uid",
             "write_date",
         ]
-        changed = CostLine.browse(written)
-        changed.invalidate_recordset(fnames)
-        changed.modified(fnames)
+        # The totals were written by the same SQL: invalidate and recompute
+        # only the settlements' status, not each line's total again.
+        CostLine.browse(written).settlement_id._cost_lines_written_by_sql(fnames)
         return written
 
     def _post_resolve_messages(self, plan, written, settlements):
