@@ -318,3 +318,38 @@ def test_merge_sync_estimate_confirmed_by_goflow_stops_being_an_estimate():
     # the same cost from Goflow on a Goflow line changes nothing
     same = merge_sync("costed", "goflow", Decimal("4.20"), Decimal("4.20"), True)
     assert same.action == "keep"
+
+
+def test_goodwill_refund_brings_no_goods_back():
+    rows = [
+        row(
+            1,
+            "refund",
+            order_id="111-1",
+            adjustment_id="A1",
+            amount_description="Goodwill",
+            amount="-5.00",
+        ),
+        row(
+            2,
+            "refund",
+            order_id="111-1",
+            adjustment_id="A1",
+            amount_type="ItemFees",
+            amount_description="Commission",
+            amount="0.75",
+        ),
+        row(
+            3,
+            "refund",
+            order_id="111-2",
+            adjustment_id="A2",
+            amount_description="Principal",
+            amount="-19.99",
+            order_item_code="I2",
+        ),
+    ]
+    keys = [need.key for need in cost_keys(rows)]
+    assert keys == [("refund", "111-2", "A2", "SKU-1")], (
+        "only the refund of the item price returns goods to stock"
+    )

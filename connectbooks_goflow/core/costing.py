@@ -117,6 +117,18 @@ class CostNeed:
         return self.quantity * self.sign
 
 
+# Refund rows that give the buyer's money back for the goods themselves
+# (research/anchors.md §4.5: ItemPrice descriptions); Goodwill is a credit.
+GOODS_REFUND_DESCRIPTIONS = frozenset({"principal", "shipping", "giftwrap"})
+
+
+def _is_goods_refund(row):
+    return (
+        row.amount_type.lower() == "itemprice"
+        and row.amount_description.lower() in GOODS_REFUND_DESCRIPTIONS
+    )
+
+
 def cost_keys(rows):
     """What in a settlement needs a cost, aggregated per cost-line key.
 
@@ -162,7 +174,12 @@ def cost_keys(rows):
             quantity = abs(quantity) * (-1 if row.amount < 0 else 1)
         elif kind == const.KIND_REFUND:
             quantity = abs(quantity)
-            group[3].add(row.order_item_code or row.merchant_adjustment_item_id or sku)
+            # Goods come back only with a refunded item price; a goodwill
+            # credit or a fee reversal alone leaves the goods with the buyer.
+            if _is_goods_refund(row):
+                group[3].add(
+                    row.order_item_code or row.merchant_adjustment_item_id or sku
+                )
         group[0] += quantity
         posted = row.posted_date
         if posted is not None and (group[1] is None or posted < group[1]):
@@ -172,6 +189,8 @@ def cost_keys(rows):
     for (kind, order_id, adjustment_id, sku), group in groups.items():
         units, posted, lines, refunded_items = group
         if kind == const.KIND_REFUND:
+            if not refunded_items:
+                continue
             units = units or len(refunded_items)
             sign = -1
         elif kind == const.KIND_ADJUSTMENT:
