@@ -10,3 +10,11 @@ class AccountMoveLine(models.Model):
         string="Goflow Cost Lines",
         readonly=True,
     )
+    goflow_trueup_cost_line_ids = fields.Many2many(
+        "goflow.cost.line",
+        "goflow_cost_line_trueup_rel",
+        "move_line_id",
+        "cost_line_id",
+        string="Goflow Cost Lines Trued Up",
+        readonly=True,
+    )

@@ -1048,6 +1048,27 @@ class ConnectbooksSettlement(models.Model):
         )
         self._cost_lines_written_by_sql(["cogs_move_line_id", "posted_total"])
 
+    def _link_trueup_lines(self, move, pairs):
+        """Link each changed cost line to the COGS item of its true-up."""
+        cogs_account = self.store_id.cogs_account_id
+        items = move.line_ids.filtered(
+            lambda item: item.account_id == cogs_account
+        ).sorted("id")
+        rows = [
+            (line_id, item.id)
+            for pair, item in zip(pairs, items, strict=True)
+            for line_id in pair.cost_line_ids
+        ]
+        self.env.cr.execute(
+            SQL(
+                "INSERT INTO goflow_cost_line_trueup_rel (cost_line_id, move_line_id) "
+                "VALUES %s ON CONFLICT DO NOTHING",
+                SQL(", ").join(SQL("(%s, %s)", *row) for row in rows),
+            )
+        )
+        self.env["goflow.cost.line"].invalidate_model(["trueup_move_line_ids"])
+        self.env["account.move.line"].invalidate_model(["goflow_trueup_cost_line_ids"])
+
     def _apply_estimates(self):
         """Give each missing cost line its pre-filled cost, as an estimate."""
         missing = self.env["goflow.cost.line"].search(
@@ -1115,6 +1136,7 @@ class ConnectbooksSettlement(models.Model):
             )
             moves = self.env["account.move"].create(vals)
             moves.action_post()
+            self._link_trueup_lines(moves, pairs)
         changed = CostLine.browse([row[0] for row in rows])
         self.env.cr.execute(
             SQL(

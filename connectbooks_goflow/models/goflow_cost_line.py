@@ -91,6 +91,15 @@ class GoflowCostLine(models.Model):
     cogs_move_line_id = fields.Many2one(
         "account.move.line", string="COGS Journal Item", index="btree_not_null"
     )
+    trueup_move_line_ids = fields.Many2many(
+        "account.move.line",
+        "goflow_cost_line_trueup_rel",
+        "cost_line_id",
+        "move_line_id",
+        string="True-up Journal Items",
+        readonly=True,
+        copy=False,
+    )
     posted_total = fields.Monetary(
         help="Cost booked for this line by the COGS entry and its true-ups."
     )

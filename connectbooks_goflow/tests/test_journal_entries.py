@@ -199,6 +199,11 @@ class TestJournalEntries(GoflowSandboxCase):
         self.assertEqual(trueup.state, "posted")
         self.assertAlmostEqual(self._balances(trueup)["CBG500"], 0.5)
         self.assertEqual(late.posted_total, late.total_cost)
+        self.assertEqual(late.trueup_move_line_ids.move_id, trueup, msg="linked")
+        self.assertEqual(trueup.goflow_cost_line_count, 1)
+        self.assertEqual(
+            set(trueup.line_ids.mapped("quantity")), {0.0}, msg="value, not units"
+        )
         self.assertTrue(
             settlement.posted_with_estimates, msg="adjustments still estimated"
         )
