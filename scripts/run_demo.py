@@ -73,16 +73,16 @@ def main():
     children = []
 
     def stop(*_args):
+        # Odoo first (a second SIGINT is its "stop now"), then the sandbox.
         for child in reversed(children):
-            if child.poll() is None:
-                child.send_signal(
-                    signal.SIGINT if child is children[-1] else signal.SIGTERM
-                )
-        for child in children:
-            try:
-                child.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                child.kill()
+            for signum in (signal.SIGINT, signal.SIGINT, signal.SIGKILL):
+                if child.poll() is not None:
+                    break
+                child.send_signal(signum)
+                try:
+                    child.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    continue
         cluster.stop()
 
     try:
