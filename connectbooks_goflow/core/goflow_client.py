@@ -194,6 +194,16 @@ class _Reader:
                 f"object. {_SUPPORT_HINT}",
                 field="(record)",
             )
+        # Name the record in messages by its id and key as soon as they read
+        # well; their own checks come after, with the other fields.
+        goflow_id = record.get("id")
+        if isinstance(goflow_id, int) and not isinstance(goflow_id, bool):
+            self.goflow_id = goflow_id
+
+    def identify(self, key):
+        """Use ``key`` (order number, SKU) in messages, when it is text."""
+        if isinstance(key, str) and key.strip():
+            self.key = key.strip()
 
     def label(self):
         if self.key and self.goflow_id is not None:
@@ -326,11 +336,8 @@ def order_cost_lines(order):
     """
     reader = _Reader("order", order)
     goflow_id = order.get("id")
-    if isinstance(goflow_id, int) and not isinstance(goflow_id, bool):
-        reader.goflow_id = goflow_id
     number = order.get("order_number")
-    if isinstance(number, str) and number.strip():
-        reader.key = number.strip()
+    reader.identify(number)
     reader.integer(goflow_id, "id")
     reader.text(number, "order_number")
     store = reader.obj(order.get("store"), "store", optional=True)
@@ -381,12 +388,8 @@ def product_cost(product):
     :raise GoflowMalformedResponse: naming the field and the product
     """
     reader = _Reader("product", product)
-    goflow_id = product.get("id")
-    if isinstance(goflow_id, int) and not isinstance(goflow_id, bool):
-        reader.goflow_id = goflow_id
     sku = product.get("item_number")
-    if isinstance(sku, str) and sku.strip():
-        reader.key = sku.strip()
+    reader.identify(sku)
     sku = reader.text(sku, "item_number")
     pricing = reader.obj(product.get("pricing"), "pricing", optional=True) or {}
     average = reader.number(
