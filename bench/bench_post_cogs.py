@@ -44,14 +44,14 @@ def _settlement(env, store):
         unit = round(rng.uniform(0.5, 40.0), 4)
         total = round(quantity * unit + 1e-9, 2) * (-1 if refund else 1)
         buffer.write(
-            f"{settlement.id},{store.id},{store.company_id.id},"
+            f"{settlement.id},"
             f"{'refund' if refund else 'order'},O-{index},,SKU-{index % SKUS:05d},"
             f"2025-01-10,{quantity},{-1 if refund else 1},costed,goflow,{unit},"
             f"{total},0,2025-01-15 00:00:00\n"
         )
     buffer.seek(0)
     env.cr.copy_expert(
-        "COPY goflow_cost_line (settlement_id, store_id, company_id, kind, "
+        "COPY goflow_cost_line (settlement_id, kind, "
         "order_ref, adjustment_ref, sku, posted_date, quantity, sign, state, "
         "source, unit_cost, total_cost, posted_total, synced_at) "
         "FROM STDIN WITH (FORMAT csv)",

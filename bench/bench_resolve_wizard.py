@@ -125,14 +125,14 @@ def insert_cost_lines(env, rows):
         env.cr._obj,
         """
         INSERT INTO goflow_cost_line (
-            settlement_id, store_id, company_id, kind, order_ref, sku, quantity,
+            settlement_id, kind, order_ref, sku, quantity,
             sign, unit_cost, total_cost, state, source, missing_reason,
             posted_date, synced_at, create_uid, create_date, write_uid,
             write_date)
         VALUES %s
         """,
         rows,
-        template="(%s, %s, %s, 'order', %s, %s, %s, 1, %s, %s, %s, %s, %s, %s,"
+        template="(%s, 'order', %s, %s, %s, 1, %s, %s, %s, %s, %s, %s,"
         " NOW() AT TIME ZONE 'UTC', 1, NOW() AT TIME ZONE 'UTC', 1,"
         " NOW() AT TIME ZONE 'UTC')",
         page_size=5_000,
@@ -203,8 +203,6 @@ def build(env, sandbox_url):
         rows.append(
             (
                 settlement.id,
-                store.id,
-                company.id,
                 f"H-{index:07d}",
                 sku_name(sku_index),
                 quantity,
@@ -222,8 +220,6 @@ def build(env, sandbox_url):
         missing.append(
             (
                 settlement.id,
-                store.id,
-                company.id,
                 f"M-{index:07d}",
                 sku_name(index % SKUS),
                 rng.randint(1, 3),

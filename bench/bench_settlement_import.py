@@ -1,7 +1,15 @@
 """Import a 1,000,000-row Amazon V2 settlement (~150,000 orders) through the
 import wizard's code path into a fresh database, against a plain PostgreSQL
 ``COPY`` of the same rows measured in the same run (DESIGN §10: <= 60 s and
-<= 5x the COPY)."""
+<= 5x the COPY).
+
+The store's products exist (one per SKU of the file), as in a real company,
+so the import matches them. The baseline is a ``COPY`` of the rows as the
+import stored them into an equivalent plain table: an ordinary table with
+the line table's columns and neither index nor constraint. For reference
+the run also times the same ``COPY`` into a temporary table (no WAL, local
+buffers), the raw file into a table of text columns, and the rows into the
+add-on's own line table (its keys and foreign key)."""
 
 from __future__ import annotations
 
@@ -14,9 +22,9 @@ from bench.common import Stopwatch, odoo_missing, peak_rss_mb, reset_peak_rss, r
 from tools.settlement_generator import write_settlement
 
 LINE_COLUMNS = (
-    "settlement_id, company_id, line_no, transaction_type, kind, order_ref, "
+    "settlement_id, line_no, transaction_type, kind, order_ref, "
     "merchant_order_ref, adjustment_ref, shipment_ref, order_item_code, sku, "
-    "product_id, quantity, amount_type, amount_description, amount, posted_date, "
+    "quantity, amount_type, amount_description, amount, posted_date, "
     "fulfillment, marketplace_name, promotion_ref, create_date, write_date"
 ).split(", ")
 
@@ -26,10 +34,8 @@ TARGET_RATIO = 5.0
 
 
 def _copy_baselines(env, path, settlement):
-    """COPY the same rows (a) as the import wrote them into an equivalent
-    plain table (the line table's columns, no index, no foreign key), and
-    (b) the raw file into a table of text columns: the floors of any
-    import."""
+    """Seconds of four COPYs of the rows the import stored (see the module's
+    docstring): ``plain`` (the baseline), ``temp``, ``raw`` and ``line_table``."""
     cr = env.cr
     columns = ", ".join(LINE_COLUMNS)
     rows = io.BytesIO()
@@ -38,17 +44,21 @@ def _copy_baselines(env, path, settlement):
         f"WHERE settlement_id = {int(settlement.id)}) TO STDOUT WITH (FORMAT csv)",
         rows,
     )
-    cr.execute(
-        "CREATE TEMP TABLE bench_lines AS "
-        "SELECT * FROM connectbooks_settlement_line WITH NO DATA"
-    )
-    rows.seek(0)
-    with Stopwatch() as typed:
-        cr.copy_expert(
-            f"COPY bench_lines ({columns}) FROM STDIN WITH (FORMAT csv)", rows
+    seconds = {}
+    for name, kind in (("plain", ""), ("temp", "TEMP")):
+        table = f"bench_lines_{name}"
+        cr.execute(
+            f"CREATE {kind} TABLE {table} AS "
+            "SELECT * FROM connectbooks_settlement_line WITH NO DATA"
         )
-    # (c) the same rows into the add-on's own line table (its foreign keys
-    # and indexes), under a second settlement: the floor for this table
+        rows.seek(0)
+        with Stopwatch() as watch:
+            cr.copy_expert(
+                f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)", rows
+            )
+        seconds[name] = watch.seconds
+    # The same rows into the add-on's own line table, under a second
+    # settlement: the floor for this table.
     other = env["connectbooks.settlement"].create(
         {
             "store_id": settlement.store_id.id,
@@ -57,7 +67,6 @@ def _copy_baselines(env, path, settlement):
         }
     )
     env.flush_all()
-    rows.seek(0)
     prefix = f"{settlement.id},".encode()
     retagged = io.BytesIO(
         b"\n".join(
@@ -65,12 +74,13 @@ def _copy_baselines(env, path, settlement):
             for line in rows.getvalue().splitlines()
         )
     )
-    with Stopwatch() as real:
+    with Stopwatch() as watch:
         cr.copy_expert(
             f"COPY connectbooks_settlement_line ({columns}) FROM STDIN "
             "WITH (FORMAT csv)",
             retagged,
         )
+    seconds["line_table"] = watch.seconds
     with open(path, "rb") as handle:
         names = handle.readline().decode().rstrip("\r\n").split("\t")
     cr.execute(
@@ -78,13 +88,22 @@ def _copy_baselines(env, path, settlement):
         + ", ".join(f'"{name}" text' for name in names)
         + ")"
     )
-    with open(path, "rb") as handle, Stopwatch() as raw:
+    with open(path, "rb") as handle, Stopwatch() as watch:
         cr.copy_expert(
             "COPY bench_raw FROM STDIN WITH (FORMAT csv, DELIMITER E'\\t', "
             "HEADER true, QUOTE E'\\x01')",
             handle,
         )
-    return typed.seconds, raw.seconds, real.seconds
+    seconds["raw"] = watch.seconds
+    return seconds
+
+
+def _make_products(env, skus):
+    """One product per SKU, its internal reference the SKU."""
+    env["product.product"].create(
+        [{"name": f"Bench {sku}", "default_code": sku} for sku in sorted(skus)]
+    )
+    env.flush_all()
 
 
 def run():
@@ -98,7 +117,7 @@ def run():
         generated = write_settlement(str(path), orders=ORDERS, seed=1)
         with odoo_env("cbg_bench_import") as env:
             store = make_store(env)
-            env.flush_all()
+            _make_products(env, generated.skus)
             reset_peak_rss()
             with open(path, "rb") as handle, Stopwatch() as watch:
                 settlement = env["connectbooks.settlement.import"]._import_file(
@@ -108,7 +127,9 @@ def run():
             rss = peak_rss_mb()
             rows = settlement.line_count
             cost_lines = len(settlement.cost_line_ids)
-            baseline, raw_copy, real_copy = _copy_baselines(env, path, settlement)
+            matched = len(settlement.cost_line_ids.filtered("product_id"))
+            copies = _copy_baselines(env, path, settlement)
+    baseline = copies["plain"]
     ratio_met = watch.seconds <= TARGET_RATIO * baseline
     return [
         result(
@@ -117,14 +138,19 @@ def run():
             rows=rows,
             orders=getattr(generated, "orders", ORDERS),
             cost_lines=cost_lines,
-            raw_file_copy_seconds=round(raw_copy, 3),
-            line_table_copy_seconds=round(real_copy, 3),
-            ratio_to_line_table_copy=round(watch.seconds / real_copy, 2),
+            cost_lines_with_product=matched,
+            products=len(generated.skus),
+            temp_table_copy_seconds=round(copies["temp"], 3),
+            ratio_to_temp_table_copy=round(watch.seconds / copies["temp"], 2),
+            raw_file_copy_seconds=round(copies["raw"], 3),
+            line_table_copy_seconds=round(copies["line_table"], 3),
+            ratio_to_line_table_copy=round(watch.seconds / copies["line_table"], 2),
             peak_rss_mb=rss,
             baseline_seconds=baseline,
             target=(
                 f"<= {TARGET_SECONDS:g} s and <= {TARGET_RATIO:g}x a COPY of the "
-                "same rows into an equivalent plain table"
+                "same rows into an equivalent plain table (ordinary table, no "
+                "index, no constraint)"
             ),
             met=watch.seconds <= TARGET_SECONDS and ratio_met,
         )

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from typing import NamedTuple
 
 from . import settlement_const as const
 
@@ -88,14 +89,14 @@ def _quantum(decimals):
 # --- 1. What needs a cost ----------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CostNeed:
+class CostNeed(NamedTuple):
     """One costed event: units of a SKU that left (or came back to) stock.
 
     ``quantity`` is a positive number of units; ``sign`` tells the direction:
     +1 goods out (orders, reimbursed lost/damaged stock: debit COGS), -1 goods
     back (refunds, reversed reimbursements: credit COGS). The COGS amount is
-    ``sign * line_total(quantity, unit_cost)``.
+    ``sign * line_total(quantity, unit_cost)``. A named tuple: a large
+    settlement makes a few hundred thousand of them.
     """
 
     kind: str
@@ -154,21 +155,29 @@ def cost_keys(rows):
     :return: list of :class:`CostNeed` in order of first appearance
     """
     groups = {}
+    costed = (const.KIND_ORDER, const.KIND_REFUND, const.KIND_ADJUSTMENT)
+    no_goods = {}  # transaction type as written -> moves no goods
+    # A million-row file passes here once: lookups are hoisted and cached.
     for row in rows:
         kind = row.kind
-        sku = row.sku
-        if not sku or kind not in (
-            const.KIND_ORDER,
-            const.KIND_REFUND,
-            const.KIND_ADJUSTMENT,
-        ):
+        if kind not in costed:
             continue
-        if row.transaction_type.lower() in const.NO_GOODS_TRANSACTION_TYPES:
+        sku = row.sku
+        if not sku:
+            continue
+        ttype = row.transaction_type
+        skip = no_goods.get(ttype)
+        if skip is None:
+            skip = no_goods[ttype] = ttype.lower() in const.NO_GOODS_TRANSACTION_TYPES
+        if skip:
             continue
         key = (kind, row.order_id, row.adjustment_id, sku)
         group = groups.get(key)
+        posted = row.posted_date
         if group is None:
-            group = groups[key] = [0, row.posted_date, [], set()]
+            group = groups[key] = [0, posted, [], set()]
+        elif posted is not None and (group[1] is None or posted < group[1]):
+            group[1] = posted
         quantity = row.quantity
         if kind == const.KIND_ADJUSTMENT:
             quantity = abs(quantity) * (-1 if row.amount < 0 else 1)
@@ -180,10 +189,8 @@ def cost_keys(rows):
                 group[3].add(
                     row.order_item_code or row.merchant_adjustment_item_id or sku
                 )
-        group[0] += quantity
-        posted = row.posted_date
-        if posted is not None and (group[1] is None or posted < group[1]):
-            group[1] = posted
+        if quantity:
+            group[0] += quantity
         group[2].append(row.line_no)
     needs = []
     for (kind, order_id, adjustment_id, sku), group in groups.items():
@@ -203,14 +210,14 @@ def cost_keys(rows):
             continue
         needs.append(
             CostNeed(
-                kind=kind,
-                order_id=order_id,
-                adjustment_id=adjustment_id,
-                sku=sku,
-                quantity=Decimal(units),
-                posted_date=posted,
-                line_numbers=tuple(lines),
-                sign=sign,
+                kind,
+                order_id,
+                adjustment_id,
+                sku,
+                Decimal(units),
+                posted,
+                tuple(lines),
+                sign,
             )
         )
     return needs

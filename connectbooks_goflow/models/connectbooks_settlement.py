@@ -272,6 +272,20 @@ class ConnectbooksSettlement(models.Model):
                 )
         return super().write(vals)
 
+    def unlink(self):
+        ids = self.ids
+        result = super().unlink()
+        # The line table has no foreign key to cascade the delete (see
+        # connectbooks_settlement_line._SettlementReference).
+        Line = self.env["connectbooks.settlement.line"]
+        Line.flush_model()
+        self.env.cr.execute(
+            "DELETE FROM connectbooks_settlement_line WHERE settlement_id = ANY(%s)",
+            [ids],
+        )
+        Line.invalidate_model()
+        return result
+
     @api.ondelete(at_uninstall=False)
     def _unlink_except_posted(self):
         posted = self.filtered(lambda s: s.state == "posted")

@@ -230,7 +230,7 @@ class ConnectbooksSettlementPnl(models.Model):
                                    l.id AS line_id,
                                    NULL::integer AS cost_id,
                                    l.posted_date,
-                                   l.product_id,
+                                   NULL::integer AS product_id,
                                    NULL::float8 AS quantity,
                                    l.amount::float8 AS amount,
                                    %(bucket)s AS bucket,

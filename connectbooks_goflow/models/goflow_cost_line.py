@@ -45,10 +45,11 @@ class GoflowCostLine(models.Model):
         required=True,
         ondelete="cascade",
     )
-    store_id = fields.Many2one(related="settlement_id.store_id", store=True)
-    company_id = fields.Many2one(
-        "res.company", related="settlement_id.company_id", store=True, index=True
-    )
+    # Not stored: each stored many2one costs every imported cost line a
+    # foreign key check (a sixth of a large import). Both still search, group
+    # and sort through the settlement; the record rule goes through it too.
+    store_id = fields.Many2one(related="settlement_id.store_id")
+    company_id = fields.Many2one(related="settlement_id.company_id")
     currency_id = fields.Many2one(related="settlement_id.currency_id")
     settlement_state = fields.Selection(
         related="settlement_id.state", string="Settlement Status"
@@ -56,8 +57,10 @@ class GoflowCostLine(models.Model):
     kind = fields.Selection(COST_KINDS, required=True)
     order_ref = fields.Char(string="Order ID")
     adjustment_ref = fields.Char(string="Adjustment ID")
-    sku = fields.Char(string="SKU", index=True)
-    product_id = fields.Many2one("product.product", index="btree_not_null")
+    # Indexed for the pre-fill averages only where they read, costed lines
+    # (see init): an import then writes no entry for its missing lines.
+    sku = fields.Char(string="SKU")
+    product_id = fields.Many2one("product.product")
     posted_date = fields.Date()
     quantity = fields.Float(digits="Product Unit of Measure", required=True)
     sign = fields.Integer(
@@ -129,6 +132,14 @@ class GoflowCostLine(models.Model):
                         settlement_id, kind, COALESCE(order_ref, ''),
                         COALESCE(adjustment_ref, ''), COALESCE(sku, '')
                     )
+                """
+            )
+        )
+        self.env.cr.execute(
+            SQL(
+                """
+                CREATE INDEX IF NOT EXISTS goflow_cost_line_costed_sku_index
+                    ON goflow_cost_line (sku) WHERE state = 'costed'
                 """
             )
         )
@@ -210,21 +221,21 @@ class GoflowCostLine(models.Model):
             return []
         since = fields.Date.context_today(self) - timedelta(days=window)
         self.flush_model()
-        self.env["connectbooks.settlement"].flush_model(["currency_id"])
+        self.env["connectbooks.settlement"].flush_model(["company_id", "currency_id"])
         self.env.cr.execute(
             SQL(
                 """
-                SELECT c.company_id, s.currency_id, c.sku, SUM(c.quantity),
+                SELECT s.company_id, s.currency_id, c.sku, SUM(c.quantity),
                        SUM(c.quantity * c.unit_cost), COUNT(*)
                   FROM goflow_cost_line c
                   JOIN connectbooks_settlement s ON s.id = c.settlement_id
                  WHERE c.sku = ANY(%s)
-                   AND c.company_id = ANY(%s)
+                   AND s.company_id = ANY(%s)
                    AND c.state = 'costed'
                    AND c.source IN %s
                    AND c.unit_cost > 0
                    AND c.posted_date >= %s
-                 GROUP BY c.company_id, s.currency_id, c.sku
+                 GROUP BY s.company_id, s.currency_id, c.sku
                 """,
                 skus,
                 self.company_id.ids,
