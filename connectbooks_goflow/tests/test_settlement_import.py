@@ -1,6 +1,7 @@
 import base64
+import io
 
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import tagged
 from odoo.tools.misc import file_open
 
@@ -145,3 +146,96 @@ class TestSettlementImport(ConnectbooksCase):
     def test_plain_user_cannot_import(self):
         with self.assertRaises(AccessError):
             self._wizard(GOOD, user=self.plain_user)
+
+    def _recomputed(self, settlement, names):
+        """``names`` of ``settlement`` as the ORM computes them from the rows."""
+        settlement.invalidate_recordset(names)
+        for name in names:
+            self.env.add_to_compute(settlement._fields[name], settlement)
+        settlement.flush_recordset(names)
+        settlement.invalidate_recordset(names)
+        return {name: settlement[name] for name in names}
+
+    def test_totals_set_at_import_equal_a_recompute(self):
+        names = ["line_total", "balanced", "missing_count", "cost_total", "cost_status"]
+        settlement = self.env["connectbooks.settlement"].browse(
+            self._wizard(GOOD).action_import()["res_id"]
+        )
+        imported = {name: settlement[name] for name in names}
+        self.assertEqual(imported["missing_count"], 8)
+        self.assertEqual(self._recomputed(settlement, names), imported)
+
+    def test_fields_with_tabs_line_breaks_and_backslashes_kept(self):
+        description = 'Goodwill "size"\tC:\\notes\nsecond line\\N'
+        rows = [
+            "settlement_id,deposit_date,total_amount,currency,transaction_type,"
+            "order_id,adjustment_id,amount_type,amount_description,amount,"
+            "posted_date,sku,quantity_purchased",
+            "GEN-ESC-1,2024-05-02,-1.00,USD,,,,,,,,,",
+            'GEN-ESC-1,,,,Refund,112-1,A-1,ItemPrice,"{}",-1.50,2024-05-01,'
+            "BLU-MUG-12OZ,1".format(description.replace('"', '""')),
+            "GEN-ESC-1,,,,Order,112-2,,ItemPrice,Principal,0.50,2024-05-01,BLU\\MUG,1",
+        ]
+        data = ("\r\n".join(rows) + "\r\n").encode()
+        settlement = self.env["connectbooks.settlement.import"]._import_file(
+            self.store_a, io.BytesIO(data), "escapes.csv"
+        )
+        self.assertEqual(
+            settlement.line_ids.sorted("line_no").mapped("amount_description"),
+            [description, "Principal"],
+            msg="tab, line break, backslash and the text \\N stored as written",
+        )
+        self.assertEqual(
+            settlement.line_ids.sorted("line_no").mapped("sku"),
+            ["BLU-MUG-12OZ", "BLU\\MUG"],
+        )
+        self.assertEqual(settlement.cost_line_ids.mapped("sku"), ["BLU\\MUG"])
+        self.assertTrue(settlement.balanced)
+
+    def test_product_matched_when_read(self):
+        settlement = self.env["connectbooks.settlement"].browse(
+            self._wizard(GOOD).action_import()["res_id"]
+        )
+        tea_lines = settlement.line_ids.filtered(lambda line: line.sku == "TEA-TIN-50G")
+        self.assertTrue(tea_lines)
+        self.assertFalse(tea_lines.product_id, msg="no product has that reference")
+        Line = self.env["connectbooks.settlement.line"]
+        unmatched = Line.search(
+            [("settlement_id", "=", settlement.id), ("product_id", "=", False)]
+        )
+        self.assertIn(tea_lines[0], unmatched)
+        tin = self.env["product.product"].create(
+            {"name": "Tea tin", "default_code": "TEA-TIN-50G"}
+        )
+        tea_lines.invalidate_recordset(["product_id"])
+        self.assertEqual(set(tea_lines.product_id), {tin}, msg="created after import")
+        self.assertEqual(
+            set(Line.search([("product_id", "=", tin.id)])), set(tea_lines)
+        )
+        self.assertEqual(
+            set(Line.search([("product_id", "ilike", "tea tin")])), set(tea_lines)
+        )
+        mugs = Line.search(
+            [("settlement_id", "=", settlement.id), ("product_id", "in", self.mug.ids)]
+        )
+        self.assertEqual(set(mugs.mapped("sku")), {"BLU-MUG-12OZ"})
+
+    def test_lines_follow_their_settlement(self):
+        settlement = self.env["connectbooks.settlement"].browse(
+            self._wizard(GOOD).action_import()["res_id"]
+        )
+        Line = self.env["connectbooks.settlement.line"]
+        line_ids = settlement.line_ids.ids
+        self.assertEqual(len(line_ids), 34)
+        missing = settlement.browse(max(settlement.search([]).ids) + 1000)
+        with self.assertRaises(ValidationError):
+            Line.create({"settlement_id": missing.id, "kind": "fee"})
+        with self.assertRaises(ValidationError):
+            Line.browse(line_ids[0]).write({"settlement_id": missing.id})
+        settlement.unlink()
+        self.assertFalse(Line.browse(line_ids).exists(), msg="deleted with it")
+        self.env.cr.execute(
+            "SELECT COUNT(*) FROM connectbooks_settlement_line WHERE id = ANY(%s)",
+            [line_ids],
+        )
+        self.assertEqual(self.env.cr.fetchone()[0], 0)
