@@ -9,6 +9,7 @@ import pytest
 from connectbooks_goflow.core import costing
 from connectbooks_goflow.core.costing import (
     CostNeed,
+    CostNeedCollector,
     cost_keys,
     deposit_check,
     line_total,
@@ -151,6 +152,97 @@ def test_first_posted_date_is_the_earliest():
 def test_cost_keys_reads_a_stream_once():
     rows = iter([row(3, "order", order_id="A", quantity=1)])
     assert len(cost_keys(rows)) == 1
+
+
+def _streamed(rows, every, idle):
+    """Needs as the import stores them: handed out while the rows stream
+    through ``every`` rows at a time, then the rest and the corrections."""
+    collector = CostNeedCollector()
+    stored = {}
+    for start in range(0, len(rows), every):
+        collector.add(rows[start : start + every])
+        for need in collector.settled(idle):
+            assert need.key not in stored, "each key handed out once"
+            stored[need.key] = need
+    for need in collector.remaining():
+        assert need.key not in stored
+        stored[need.key] = need
+    changed, gone, late = collector.corrections()
+    for need in changed:
+        assert need.key in stored
+        stored[need.key] = need
+    for key in gone:
+        del stored[key]
+    for need in late:
+        assert need.key not in stored
+        stored[need.key] = need
+    return {key: (n.quantity, n.sign, n.posted_date) for key, n in stored.items()}
+
+
+def _expected(rows):
+    return {n.key: (n.quantity, n.sign, n.posted_date) for n in cost_keys(rows)}
+
+
+def test_collector_reopened_items_are_corrected():
+    rows = [
+        # an order shipped twice: the same SKU comes back after a while
+        row(3, "order", order_id="A", order_item_code="1", quantity=1),
+        row(4, "order", order_id="B", quantity=2),
+        row(
+            5,
+            "order",
+            order_id="A",
+            order_item_code="2",
+            quantity=3,
+            posted_date=date(2024, 3, 1),
+        ),
+        # a refund first seen with a goodwill credit only, goods later
+        row(
+            6,
+            "refund",
+            order_id="C",
+            adjustment_id="R",
+            amount_type="Promotion",
+            amount_description="Goodwill",
+        ),
+        row(7, "order", order_id="D", quantity=1),
+        row(8, "refund", order_id="C", adjustment_id="R", order_item_code="9"),
+        # a reimbursement reversed later: nets to nothing
+        row(9, "adjustment", adjustment_id="X", quantity=2),
+        row(10, "order", order_id="E", quantity=1),
+        row(11, "adjustment", adjustment_id="X", quantity=2, amount="-1.00"),
+    ]
+    collector = CostNeedCollector()
+    handed = []
+    for one in rows:
+        collector.add([one])
+        handed += collector.settled(0)
+    assert {n.key for n in handed} >= {
+        ("order", "A", "", "SKU-1"),
+        ("adjustment", "", "X", "SKU-1"),
+    }
+    changed, gone, late = collector.corrections()
+    assert [(n.key, n.quantity, n.posted_date) for n in changed] == [
+        (("order", "A", "", "SKU-1"), 4, date(2024, 3, 1))
+    ]
+    assert gone == [("adjustment", "", "X", "SKU-1")]
+    assert [(n.key, n.quantity, n.sign) for n in late] == [
+        (("refund", "C", "R", "SKU-1"), 1, -1)
+    ]
+    assert _streamed(rows, 1, 0) == _expected(rows)
+
+
+@pytest.mark.parametrize(("every", "idle"), [(1, 0), (7, 3), (50, 20), (1000, 0)])
+def test_collector_streamed_equals_cost_keys(tmp_path, every, idle):
+    from tools.settlement_generator import write_settlement  # noqa: PLC0415
+
+    path = tmp_path / "settlement.txt"
+    write_settlement(str(path), orders=300, seed=5)
+    with open(path, "rb") as handle:
+        _header, rows = read_settlement(handle)
+    expected = _expected(rows)
+    assert len(expected) > 300
+    assert _streamed(rows, every, idle) == expected
 
 
 def test_cost_need_defaults_to_goods_out():

@@ -18,6 +18,7 @@ __all__ = [
     "BASIS_NONE",
     "BASIS_ODOO_AVERAGE",
     "CostNeed",
+    "CostNeedCollector",
     "DepositCheck",
     "ResolveDecision",
     "SyncDecision",
@@ -153,74 +154,170 @@ def cost_keys(rows):
 
     :param rows: iterable of ``SettlementRow`` (read once, may be a stream)
     :return: list of :class:`CostNeed` in order of first appearance
+
+    :class:`CostNeedCollector` applies the same rules while a file streams
+    through, handing out the needs it already knows.
     """
-    groups = {}
-    costed = (const.KIND_ORDER, const.KIND_REFUND, const.KIND_ADJUSTMENT)
-    no_goods = {}  # transaction type as written -> moves no goods
-    # A million-row file passes here once: lookups are hoisted and cached.
-    for row in rows:
-        kind = row.kind
-        if kind not in costed:
-            continue
-        sku = row.sku
-        if not sku:
-            continue
-        ttype = row.transaction_type
-        skip = no_goods.get(ttype)
-        if skip is None:
-            skip = no_goods[ttype] = ttype.lower() in const.NO_GOODS_TRANSACTION_TYPES
-        if skip:
-            continue
-        key = (kind, row.order_id, row.adjustment_id, sku)
-        group = groups.get(key)
-        posted = row.posted_date
-        if group is None:
-            group = groups[key] = [0, posted, [], set()]
-        elif posted is not None and (group[1] is None or posted < group[1]):
-            group[1] = posted
-        quantity = row.quantity
-        if kind == const.KIND_ADJUSTMENT:
-            quantity = abs(quantity) * (-1 if row.amount < 0 else 1)
-        elif kind == const.KIND_REFUND:
-            quantity = abs(quantity)
-            # Goods come back only with a refunded item price; a goodwill
-            # credit or a fee reversal alone leaves the goods with the buyer.
-            if _is_goods_refund(row):
-                group[3].add(
-                    row.order_item_code or row.merchant_adjustment_item_id or sku
-                )
-        if quantity:
-            group[0] += quantity
-        group[2].append(row.line_no)
-    needs = []
-    for (kind, order_id, adjustment_id, sku), group in groups.items():
-        units, posted, lines, refunded_items = group
-        if kind == const.KIND_REFUND:
-            if not refunded_items:
+    collector = CostNeedCollector()
+    collector.add(rows)
+    return collector.needs()
+
+
+class CostNeedCollector:
+    """:func:`cost_keys` while the rows stream through.
+
+    :meth:`add` takes rows (any number of calls); :meth:`settled` hands out,
+    once each, the needs of items no row has touched for a while, so that
+    they can be stored while the rest of the file is still read. A later row
+    may still reopen such an item (the same SKU in a second shipment of an
+    order): :meth:`corrections` says, at the end, which needs handed out have
+    changed or vanished. :meth:`needs` is always the complete answer.
+    """
+
+    def __init__(self):
+        # key -> [units, first posted date, line numbers, refunded items,
+        #         last line number]
+        self._groups = {}
+        self._order = []  # keys not handed out yet, by first appearance
+        self._handed = {}  # key -> the CostNeed handed out
+        self._no_goods = {}  # transaction type as written -> moves no goods
+        self.last_line = 0
+
+    def add(self, rows):
+        """Aggregate ``rows`` (``SettlementRow``, read once)."""
+        groups = self._groups
+        order = self._order
+        no_goods = self._no_goods
+        costed = (const.KIND_ORDER, const.KIND_REFUND, const.KIND_ADJUSTMENT)
+        line_no = self.last_line
+        # A million-row file passes here once: lookups are hoisted and cached.
+        for row in rows:
+            line_no = row.line_no
+            kind = row.kind
+            if kind not in costed:
                 continue
-            units = units or len(refunded_items)
-            sign = -1
-        elif kind == const.KIND_ADJUSTMENT:
-            sign = -1 if units < 0 else 1
-            units = abs(units)
-        else:
-            sign = 1
-            units = abs(units)
-        if not units:
-            continue
-        needs.append(
-            CostNeed(
-                kind,
-                order_id,
-                adjustment_id,
-                sku,
-                Decimal(units),
-                posted,
-                tuple(lines),
-                sign,
-            )
-        )
-    return needs
+            sku = row.sku
+            if not sku:
+                continue
+            ttype = row.transaction_type
+            skip = no_goods.get(ttype)
+            if skip is None:
+                skip = no_goods[ttype] = (
+                    ttype.lower() in const.NO_GOODS_TRANSACTION_TYPES
+                )
+            if skip:
+                continue
+            key = (kind, row.order_id, row.adjustment_id, sku)
+            group = groups.get(key)
+            posted = row.posted_date
+            if group is None:
+                group = groups[key] = [0, posted, [], set(), line_no]
+                order.append(key)
+            else:
+                if posted is not None and (group[1] is None or posted < group[1]):
+                    group[1] = posted
+                group[4] = line_no
+            quantity = row.quantity
+            if kind == const.KIND_ADJUSTMENT:
+                quantity = abs(quantity) * (-1 if row.amount < 0 else 1)
+            elif kind == const.KIND_REFUND:
+                quantity = abs(quantity)
+                # Goods come back only with a refunded item price; a goodwill
+                # credit or a fee reversal alone leaves the goods with the
+                # buyer.
+                if _is_goods_refund(row):
+                    group[3].add(
+                        row.order_item_code or row.merchant_adjustment_item_id or sku
+                    )
+            if quantity:
+                group[0] += quantity
+            group[2].append(line_no)
+        self.last_line = line_no
+
+    def settled(self, idle_lines):
+        """Needs of the items not touched in the last ``idle_lines`` lines
+        read, each key handed out once (in order of first appearance).
+
+        :return: list of :class:`CostNeed`
+        """
+        horizon = self.last_line - idle_lines
+        groups = self._groups
+        handed = self._handed
+        waiting = []
+        needs = []
+        for key in self._order:
+            group = groups[key]
+            if group[4] > horizon:
+                waiting.append(key)
+                continue
+            need = _need(key, group)
+            handed[key] = need
+            if need is not None:
+                needs.append(need)
+        self._order = waiting
+        return needs
+
+    def needs(self):
+        """Every need of the rows added so far, in order of first appearance."""
+        return [
+            need
+            for need in (_need(key, group) for key, group in self._groups.items())
+            if need is not None
+        ]
+
+    def remaining(self):
+        """Needs of the keys never handed out (in order of first appearance)."""
+        groups = self._groups
+        return [
+            need
+            for need in (_need(key, groups[key]) for key in self._order)
+            if need is not None
+        ]
+
+    def corrections(self):
+        """Keys handed out whose need is not what it became.
+
+        :return: ``(changed, gone, late)``: the final needs of keys handed
+            out with other figures; the keys handed out that need nothing in
+            the end; the needs of keys handed out as needing nothing that need
+            a cost in the end
+        """
+        changed, gone, late = [], [], []
+        groups = self._groups
+        for key, handed in self._handed.items():
+            need = _need(key, groups[key])
+            if need is None:
+                if handed is not None:
+                    gone.append(key)
+            elif handed is None:
+                late.append(need)
+            elif _figures(need) != _figures(handed):
+                changed.append(need)
+        return changed, gone, late
+
+
+def _figures(need):
+    return (need.quantity, need.sign, need.posted_date)
+
+
+def _need(key, group):
+    """The :class:`CostNeed` of one aggregated key, None when it needs none."""
+    kind = key[0]
+    units, posted, lines, refunded_items = group[:4]
+    if kind == const.KIND_REFUND:
+        if not refunded_items:
+            return None
+        units = units or len(refunded_items)
+        sign = -1
+    elif kind == const.KIND_ADJUSTMENT:
+        sign = -1 if units < 0 else 1
+        units = abs(units)
+    else:
+        sign = 1
+        units = abs(units)
+    if not units:
+        return None
+    return CostNeed(*key, Decimal(units), posted, tuple(lines), sign)
 
 
 # --- 3. Current average cost (the pre-fill) ----------------------------------

@@ -14,7 +14,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools.misc import file_open
 
-from ..core.costing import cost_keys
+from ..core.costing import CostNeedCollector
 from ..core.goflow_client import order_cost_lines
 from ..core.settlement_parser import SettlementFileError, SettlementReader
 
@@ -50,6 +50,17 @@ LINE_COLUMNS = (
     "create_date",
     "write_date",
 )
+LINE_COPY = (
+    f"COPY connectbooks_settlement_line ({', '.join(LINE_COLUMNS)}) "
+    "FROM STDIN WITH (FORMAT text, NULL '')"
+)
+COST_LINE_COPY = """
+    COPY goflow_cost_line (
+        settlement_id, kind, order_ref, adjustment_ref, sku, product_id,
+        posted_date, quantity, sign, state, missing_reason, total_cost,
+        posted_total, create_date, write_date
+    ) FROM STDIN WITH (FORMAT text, NULL '')
+"""
 
 
 class ConnectbooksSettlementImport(models.AbstractModel):
@@ -98,21 +109,12 @@ class ConnectbooksSettlementImport(models.AbstractModel):
                     "layout": header.layout,
                 }
             )
-            cost_line_of = self._cost_line_maker(settlement)
             # Nothing may be left to write once the COPY thread owns the
             # cursor (and the new settlement's totals are cheap to compute
             # while it has no line).
+            cost_text = self._cost_line_maker(settlement)
             self.env.flush_all()
-            writer = _LineCopy(self.env, settlement, store)
-            try:
-                with _gc_paused():
-                    needs = cost_keys(writer.stream(reader))
-                    # Built while PostgreSQL still takes the last lines in;
-                    # the cursor is the COPY thread's until close().
-                    cost_rows = "".join(map(cost_line_of, needs))
-            finally:
-                writer.close()
-            self._copy_cost_lines(cost_rows)
+            cost_lines = self._stream_file(reader, settlement, cost_text)
         except SettlementFileError as error:
             raise UserError(str(error)) from error
         except psycopg2.Error as error:
@@ -133,9 +135,9 @@ class ConnectbooksSettlementImport(models.AbstractModel):
         summary = {
             "line_total": line_total,
             "balanced": currency.is_zero(line_total - settlement.total_amount),
-            "missing_count": len(needs),
+            "missing_count": cost_lines,
             "cost_total": 0.0,
-            "cost_status": "not_synced" if needs else "complete",
+            "cost_status": "not_synced" if cost_lines else "complete",
         }
         protected = [Settlement._fields[name] for name in summary]
         with self.env.protecting(protected, settlement):
@@ -147,8 +149,8 @@ class ConnectbooksSettlementImport(models.AbstractModel):
             "settlement %s imported for store %s: %s lines, %s cost lines in %.1fs",
             header.settlement_id,
             store.id,
-            writer.count,
-            len(needs),
+            reader.rows_read,
+            cost_lines,
             time.monotonic() - started,
         )
         return settlement
@@ -222,12 +224,86 @@ class ConnectbooksSettlementImport(models.AbstractModel):
         return currency
 
     @api.model
+    def _stream_file(self, reader, settlement, cost_text):
+        """Write the reader's rows and their cost lines; return how many
+        cost lines there are.
+
+        Rows go to PostgreSQL by ``COPY`` in batches, in a second thread
+        (see :class:`_CopyPipeline`), so that PostgreSQL stores one batch
+        while Python parses the next. The cost lines of items no row has
+        touched for a batch are copied in between (the rest at the end),
+        and the few items a later row reopens are corrected at the end.
+        """
+        collector = CostNeedCollector()
+        pipeline = _CopyPipeline(self.env.cr)
+        line_text = _line_text_maker(settlement)
+        stored = 0
+        try:
+            with _gc_paused():
+                for batch in _batches(reader, COPY_BATCH_ROWS):
+                    pipeline.put(LINE_COPY, line_text(batch))
+                    collector.add(batch)
+                    settled = collector.settled(idle_lines=COPY_BATCH_ROWS)
+                    if settled:
+                        pipeline.put(COST_LINE_COPY, cost_text(settled))
+                        stored += len(settled)
+                remaining = collector.remaining()
+                if remaining:
+                    pipeline.put(COST_LINE_COPY, cost_text(remaining))
+                    stored += len(remaining)
+        finally:
+            pipeline.close()
+        changed, gone, late = collector.corrections()
+        if late:
+            self.env.cr.copy_expert(COST_LINE_COPY, io.StringIO(cost_text(late)))
+        if changed or gone:
+            self._correct_cost_lines(settlement, changed, gone)
+        return stored + len(late) - len(gone)
+
+    @api.model
+    def _correct_cost_lines(self, settlement, changed, gone):
+        """Cost lines copied early whose item a later row reopened: new
+        figures for ``changed`` (``CostNeed``), none left for ``gone`` (keys)."""
+        start = settlement.store_id.cost_sync_start_date
+        cr = self.env.cr
+        for need in changed:
+            cr.execute(
+                """
+                UPDATE goflow_cost_line
+                   SET quantity = %s, sign = %s, posted_date = %s,
+                       missing_reason = %s
+                 WHERE settlement_id = %s AND kind = %s
+                   AND COALESCE(order_ref, '') = %s
+                   AND COALESCE(adjustment_ref, '') = %s
+                   AND COALESCE(sku, '') = %s
+                """,
+                [
+                    need.quantity,
+                    need.sign,
+                    need.posted_date,
+                    _missing_reason(need, start) or None,
+                    settlement.id,
+                    *need.key,
+                ],
+            )
+        for key in gone:
+            cr.execute(
+                """
+                DELETE FROM goflow_cost_line
+                 WHERE settlement_id = %s AND kind = %s
+                   AND COALESCE(order_ref, '') = %s
+                   AND COALESCE(adjustment_ref, '') = %s
+                   AND COALESCE(sku, '') = %s
+                """,
+                [settlement.id, *key],
+            )
+
+    @api.model
     def _cost_line_maker(self, settlement):
-        """A function turning a cost need into a line of COPY text for
+        """A function turning cost needs into COPY text for
         ``goflow_cost_line``: one missing cost line per need. Everything it
-        reads from the database is read here, before the line COPY starts."""
-        store = settlement.store_id
-        start = store.cost_sync_start_date
+        reads from the database is read here, before the COPY thread starts."""
+        start = settlement.store_id.cost_sync_start_date
         head = f"{settlement.id}\t"
         now = fields.Datetime.now()
         tail = f"\tmissing\t{{}}\t0\t0\t{now}\t{now}\n"
@@ -240,12 +316,7 @@ class ConnectbooksSettlementImport(models.AbstractModel):
         get_product = products.get
 
         def cost_line(need):
-            if not need.order_id:
-                reason = "no_order"
-            elif start and need.posted_date and need.posted_date < start:
-                reason = "before_start"
-            else:
-                reason = ""
+            reason = _missing_reason(need, start)
             line = (
                 f"{head}{need.kind}\t{need.order_id}\t{need.adjustment_id}\t"
                 f"{need.sku}\t{get_product(need.sku, '')}\t"
@@ -279,106 +350,43 @@ class ConnectbooksSettlementImport(models.AbstractModel):
                 )
             return line
 
-        return cost_line
+        def cost_text(needs):
+            return "".join(map(cost_line, needs))
 
-    def _copy_cost_lines(self, text):
-        """COPY the lines made by :meth:`_cost_line_maker`."""
-        if not text:
-            return
-        self.env["goflow.cost.line"].flush_model()
-        self.env.cr.copy_expert(
-            """
-            COPY goflow_cost_line (
-                settlement_id, kind, order_ref,
-                adjustment_ref, sku, product_id, posted_date, quantity, sign,
-                state, missing_reason, total_cost, posted_total, create_date,
-                write_date
-            ) FROM STDIN WITH (FORMAT text, NULL '')
-            """,
-            io.StringIO(text),
-        )
+        return cost_text
 
 
-class _LineCopy:
-    """Stream parsed rows into ``connectbooks_settlement_line`` with one
-    ``COPY``.
+def _missing_reason(need, start):
+    """Why a new cost line will not be asked of Goflow ("" when it will)."""
+    if not need.order_id:
+        return "no_order"
+    if start and need.posted_date and need.posted_date < start:
+        return "before_start"
+    return ""
 
-    The COPY runs in a second thread fed through a bounded queue: psycopg2
-    releases the GIL while it sends, so PostgreSQL indexes the rows on one
-    core while Python parses the next ones on the other. The main thread
-    does not touch the cursor until :meth:`close` has joined the thread.
-    """
 
-    def __init__(self, env, settlement, store):
-        self.env = env
-        self.count = 0
-        self._batch = []
-        now = fields.Datetime.now()
-        self._fixed = (settlement.id, now)
-        self._head = f"{settlement.id}\t"
-        self._tail = f"\t{now}\t{now}"
-        self._queue = queue.Queue(maxsize=COPY_QUEUE_DEPTH)
-        self._error = None
-        self._closed = False
-        env["connectbooks.settlement.line"].flush_model()
-        self._thread = threading.Thread(
-            target=self._copy, name="settlement-line-copy", daemon=True
-        )
-        self._thread.start()
+def _batches(rows, size):
+    """Lists of up to ``size`` rows."""
+    batch = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
-    def stream(self, reader):
-        """Yield the reader's rows, writing each one on the way."""
-        batch = self._batch
-        for row in reader:
-            batch.append(row)
-            yield row
-            if len(batch) >= COPY_BATCH_ROWS:
-                self._send()
 
-    def close(self):
-        """Send what is left, end the COPY and wait for it.
+def _line_text_maker(settlement):
+    """A function turning a batch of rows into COPY text for
+    ``connectbooks_settlement_line``."""
+    now = fields.Datetime.now()
+    fixed = (settlement.id, now)
+    head = f"{settlement.id}\t"
+    tail = f"\t{now}\t{now}"
+    tabs = len(LINE_COLUMNS) - 1
 
-        :raise: the COPY's error, if it failed
-        """
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            if self._error is None:
-                self._send()
-        finally:
-            self._put(None)
-            self._thread.join()
-        if self._error is not None:
-            raise self._error
-
-    def _copy(self):
-        try:
-            self.env.cr.copy_expert(
-                f"COPY connectbooks_settlement_line ({', '.join(LINE_COLUMNS)}) "
-                "FROM STDIN WITH (FORMAT text, NULL '')",
-                _QueueReader(self._queue),
-            )
-        except Exception as error:  # re-raised by close()
-            self._error = error
-            # Drain until close() says the end, so a producer never blocks.
-            while self._queue.get() is not None:
-                pass
-
-    def _put(self, item):
-        while self._thread.is_alive():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                continue
-
-    def _send(self):
-        batch = self._batch
-        if not batch:
-            return
-        head = self._head
-        tail = self._tail
+    def line_text(batch):
         # COPY's text format, NULL written as an empty field (as the parser
         # leaves absent values). One f-string a row is several times faster
         # than a csv writer; a batch holding a tab, a line break or a
@@ -396,37 +404,90 @@ class _LineCopy:
             ]
         )
         if (
-            text.count("\t") != (len(LINE_COLUMNS) - 1) * len(batch)
+            text.count("\t") != tabs * len(batch)
             or text.count("\n") != len(batch) - 1
             or "\\" in text
             or "\r" in text
         ):
-            fixed = self._fixed
-            text = "".join([_escaped_line(fixed, row) for row in batch])
-        else:
-            text += "\n"
-        self.count += len(batch)
-        batch.clear()
+            return "".join([_escaped_line(fixed, row) for row in batch])
+        return text + "\n"
+
+    return line_text
+
+
+class _CopyPipeline:
+    """Run ``COPY`` statements in order in a second thread.
+
+    psycopg2 releases the GIL while PostgreSQL takes the data, so PostgreSQL
+    stores one batch on one core while Python parses the next on the other.
+    The bounded queue bounds the memory. The main thread does not touch the
+    cursor until :meth:`close` has joined the thread.
+    """
+
+    def __init__(self, cr):
+        self._cr = cr
+        self._queue = queue.Queue(maxsize=COPY_QUEUE_DEPTH)
+        self._error = None
+        self._closed = False
+        self._thread = threading.Thread(
+            target=self._run, name="settlement-copy", daemon=True
+        )
+        self._thread.start()
+
+    def put(self, statement, text):
+        """Queue one ``COPY ... FROM STDIN`` with its text.
+
+        :raise: the error of an earlier COPY, if one failed
+        """
         if self._error is not None:
             raise self._error
-        self._put(text)
+        self._put((statement, text))
+
+    def close(self):
+        """Wait for the queued COPYs.
+
+        :raise: the first COPY error, if one failed
+        """
+        if self._closed:
+            return
+        self._closed = True
+        self._put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def _run(self):
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            if self._error is not None:
+                continue  # drained until close(), so a producer never blocks
+            statement, text = job
+            try:
+                # One read() returns it all: the GIL is taken once a batch.
+                self._cr.copy_expert(statement, _Text(text))
+            except Exception as error:  # re-raised by put() and close()
+                self._error = error
+
+    def _put(self, item):
+        while self._thread.is_alive():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
 
 
-class _QueueReader:
-    """A file-like ``read()`` over a queue of text chunks; ``None`` ends it."""
+class _Text:
+    """A file-like ``read()`` giving its whole text at once."""
 
-    def __init__(self, chunks):
-        self._chunks = chunks
-        self._done = False
+    def __init__(self, text):
+        self._text = text
 
     def read(self, size=-1):  # pylint: disable=method-required-super
-        if self._done:
-            return ""
-        chunk = self._chunks.get()
-        if chunk is None:
-            self._done = True
-            return ""
-        return chunk
+        text, self._text = self._text, ""
+        return text
 
 
 _TEXT_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})

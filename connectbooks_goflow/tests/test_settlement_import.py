@@ -1,10 +1,14 @@
 import base64
 import io
+from unittest.mock import patch
 
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import tagged
 from odoo.tools.misc import file_open
 
+from ..core.costing import cost_keys
+from ..core.settlement_parser import read_settlement
+from ..models import connectbooks_settlement_import as importer
 from .common import ConnectbooksCase
 
 GOOD = "connectbooks_goflow/tests/data/amazon_v2_small.txt"
@@ -239,3 +243,61 @@ class TestSettlementImport(ConnectbooksCase):
             [line_ids],
         )
         self.assertEqual(self.env.cr.fetchone()[0], 0)
+
+    def test_cost_lines_copied_early_are_corrected(self):
+        """One row a batch: cost lines are copied while the file streams
+        through, and items that later rows reopen are corrected."""
+        rows = [
+            "settlement_id,deposit_date,total_amount,currency,transaction_type,"
+            "order_id,adjustment_id,amount_type,amount_description,amount,"
+            "posted_date,sku,quantity,order_item_code",
+            "GEN-RE-1,2024-05-02,46.00,USD,,,,,,,,,,",
+            # order A, item 1; reopened by its second shipment below
+            "GEN-RE-1,,,,Order,A,,ItemPrice,Principal,10.00,2024-05-01,BLU-MUG-12OZ,1,1",
+            "GEN-RE-1,,,,Order,B,,ItemPrice,Principal,20.00,2024-05-01,TEA-TIN-50G,2,5",
+            # a refund first seen as a goodwill credit only, goods come later
+            "GEN-RE-1,,,,Refund,B,R-1,Promotion,Goodwill,-1.00,2024-05-01,"
+            "TEA-TIN-50G,,5",
+            "GEN-RE-1,,,,Order,C,,ItemPrice,Principal,5.00,2024-05-01,RED-MUG-12OZ,1,7",
+            # a reimbursement, reversed further down: nets to nothing
+            "GEN-RE-1,,,,other-transaction,,X-1,FBA Inventory Reimbursement,"
+            "WAREHOUSE_DAMAGE,8.00,2024-05-01,RED-MUG-12OZ,2,r1",
+            "GEN-RE-1,,,,Order,D,,ItemPrice,Principal,4.00,2024-05-01,BLU-MUG-12OZ,1,8",
+            "GEN-RE-1,,,,Order,A,,ItemPrice,Principal,20.00,2024-04-30,BLU-MUG-12OZ,2,2",
+            "GEN-RE-1,,,,Refund,B,R-1,ItemPrice,Principal,-10.00,2024-05-01,"
+            "TEA-TIN-50G,,5",
+            "GEN-RE-1,,,,other-transaction,,X-1,FBA Inventory Reimbursement,"
+            "REVERSAL_REIMBURSEMENT,-8.00,2024-05-01,RED-MUG-12OZ,2,r2",
+            "GEN-RE-1,,,,Order,E,,ItemFees,Commission,-2.00,2024-05-01,,,",
+        ]
+        data = ("\n".join(rows) + "\n").encode()
+        with patch.object(importer, "COPY_BATCH_ROWS", 1):
+            settlement = self.env["connectbooks.settlement.import"]._import_file(
+                self.store_a, io.BytesIO(data), "reopened.csv"
+            )
+        _header, parsed = read_settlement(io.BytesIO(data))
+        expected = {
+            (n.kind, n.order_id, n.adjustment_id, n.sku): (
+                n.quantity,
+                n.sign,
+                n.posted_date,
+            )
+            for n in cost_keys(parsed)
+        }
+        self.assertEqual(
+            expected[("order", "A", "", "BLU-MUG-12OZ")][0], 3, msg="both shipments"
+        )
+        self.assertIn(("refund", "B", "R-1", "TEA-TIN-50G"), expected)
+        self.assertNotIn(("adjustment", "", "X-1", "RED-MUG-12OZ"), expected)
+        stored = {
+            (c.kind, c.order_ref or "", c.adjustment_ref or "", c.sku): (
+                c.quantity,
+                c.sign,
+                c.posted_date,
+            )
+            for c in settlement.cost_line_ids
+        }
+        self.assertEqual(stored, expected)
+        self.assertEqual(settlement.missing_count, len(expected))
+        self.assertEqual(settlement.line_count, 10)
+        self.assertTrue(settlement.balanced)
