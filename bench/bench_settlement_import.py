@@ -25,7 +25,7 @@ LINE_COLUMNS = (
     "settlement_id, line_no, transaction_type, kind, order_ref, "
     "merchant_order_ref, adjustment_ref, shipment_ref, order_item_code, sku, "
     "quantity, amount_type, amount_description, amount, posted_date, "
-    "fulfillment, marketplace_name, promotion_ref, create_date, write_date"
+    "fulfillment, marketplace_name, promotion_ref"
 ).split(", ")
 
 ORDERS = int(os.environ.get("BENCH_IMPORT_ORDERS", 153_000))

@@ -179,7 +179,8 @@ class CostNeedCollector:
         #         last line number]
         self._groups = {}
         self._order = []  # keys not handed out yet, by first appearance
-        self._handed = {}  # key -> the CostNeed handed out
+        # key -> (the CostNeed handed out or None, its last line then)
+        self._handed = {}
         self._no_goods = {}  # transaction type as written -> moves no goods
         self.last_line = 0
 
@@ -251,7 +252,7 @@ class CostNeedCollector:
                 waiting.append(key)
                 continue
             need = _need(key, group)
-            handed[key] = need
+            handed[key] = (need, group[4])
             if need is not None:
                 needs.append(need)
         self._order = waiting
@@ -284,8 +285,11 @@ class CostNeedCollector:
         """
         changed, gone, late = [], [], []
         groups = self._groups
-        for key, handed in self._handed.items():
-            need = _need(key, groups[key])
+        for key, (handed, last_line) in self._handed.items():
+            group = groups[key]
+            if group[4] == last_line:
+                continue  # no row since it was handed out
+            need = _need(key, group)
             if need is None:
                 if handed is not None:
                     gone.append(key)

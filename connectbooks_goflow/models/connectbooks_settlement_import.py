@@ -45,10 +45,6 @@ LINE_COLUMNS = (
     "fulfillment",
     "marketplace_name",
     "promotion_ref",
-    # No create_uid/write_uid: their foreign-key checks cost a third of the
-    # COPY, and who imported the file is on the settlement (and its chatter).
-    "create_date",
-    "write_date",
 )
 LINE_COPY = (
     f"COPY connectbooks_settlement_line ({', '.join(LINE_COLUMNS)}) "
@@ -251,9 +247,11 @@ class ConnectbooksSettlementImport(models.AbstractModel):
                 if remaining:
                     pipeline.put(COST_LINE_COPY, cost_text(remaining))
                     stored += len(remaining)
+                changed, gone, late = collector.corrections()
+                # Freed now, so that the collector does not walk it later.
+                del collector, remaining
         finally:
             pipeline.close()
-        changed, gone, late = collector.corrections()
         if late:
             self.env.cr.copy_expert(COST_LINE_COPY, io.StringIO(cost_text(late)))
         if changed or gone:
@@ -380,10 +378,8 @@ def _batches(rows, size):
 def _line_text_maker(settlement):
     """A function turning a batch of rows into COPY text for
     ``connectbooks_settlement_line``."""
-    now = fields.Datetime.now()
-    fixed = (settlement.id, now)
-    head = f"{settlement.id}\t"
-    tail = f"\t{now}\t{now}"
+    settlement_id = settlement.id
+    head = f"{settlement_id}\t"
     tabs = len(LINE_COLUMNS) - 1
 
     def line_text(batch):
@@ -399,7 +395,6 @@ def _line_text_maker(settlement):
                 f"{row.quantity}\t{row.amount_type}\t"
                 f"{row.amount_description}\t{row.amount}\t{row.posted_date or ''}\t"
                 f"{row.fulfillment_id}\t{row.marketplace_name}\t{row.promotion_id}"
-                f"{tail}"
                 for row in batch
             ]
         )
@@ -409,7 +404,7 @@ def _line_text_maker(settlement):
             or "\\" in text
             or "\r" in text
         ):
-            return "".join([_escaped_line(fixed, row) for row in batch])
+            return "".join([_escaped_line(settlement_id, row) for row in batch])
         return text + "\n"
 
     return line_text
@@ -498,8 +493,7 @@ def _text_line(values):
     return "\t".join(str(value).translate(_TEXT_ESCAPES) for value in values) + "\n"
 
 
-def _escaped_line(fixed, row):
-    settlement_id, now = fixed
+def _escaped_line(settlement_id, row):
     return _text_line(
         (
             settlement_id,
@@ -520,8 +514,6 @@ def _escaped_line(fixed, row):
             row.fulfillment_id,
             row.marketplace_name,
             row.promotion_id,
-            now,
-            now,
         )
     )
 

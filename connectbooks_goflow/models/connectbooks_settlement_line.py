@@ -35,6 +35,10 @@ class ConnectbooksSettlementLine(models.Model):
     _name = "connectbooks.settlement.line"
     _description = "Settlement Line"
     _order = "settlement_id, line_no"
+    # Rows are written once, by the import, and never changed: who imported
+    # them and when is on the settlement. Without the log columns a row
+    # costs PostgreSQL two foreign key checks and two timestamps less.
+    _log_access = False
 
     settlement_id = _SettlementReference(
         "connectbooks.settlement", required=True, ondelete="cascade", index=True
