@@ -379,22 +379,39 @@ def _line_text_maker(settlement):
     """A function turning a batch of rows into COPY text for
     ``connectbooks_settlement_line``."""
     settlement_id = settlement.id
-    head = f"{settlement_id}\t"
+    head = str(settlement_id)
     tabs = len(LINE_COLUMNS) - 1
+    join = "\t".join
 
     def line_text(batch):
         # COPY's text format, NULL written as an empty field (as the parser
-        # leaves absent values). One f-string a row is several times faster
-        # than a csv writer; a batch holding a tab, a line break or a
+        # leaves absent values). Joining a tuple a row is several times
+        # faster than a csv writer; a batch holding a tab, a line break or a
         # backslash inside a field is written again with every field escaped.
         text = "\n".join(
             [
-                f"{head}{row.line_no}\t{row.transaction_type}\t{row.kind}\t"
-                f"{row.order_id}\t{row.merchant_order_id}\t{row.adjustment_id}\t"
-                f"{row.shipment_id}\t{row.order_item_code}\t{row.sku}\t"
-                f"{row.quantity}\t{row.amount_type}\t"
-                f"{row.amount_description}\t{row.amount}\t{row.posted_date or ''}\t"
-                f"{row.fulfillment_id}\t{row.marketplace_name}\t{row.promotion_id}"
+                join(
+                    (
+                        head,
+                        str(row.line_no),
+                        row.transaction_type,
+                        row.kind,
+                        row.order_id,
+                        row.merchant_order_id,
+                        row.adjustment_id,
+                        row.shipment_id,
+                        row.order_item_code,
+                        row.sku,
+                        str(row.quantity),
+                        row.amount_type,
+                        row.amount_description,
+                        str(row.amount),
+                        str(row.posted_date or ""),
+                        row.fulfillment_id,
+                        row.marketplace_name,
+                        row.promotion_id,
+                    )
+                )
                 for row in batch
             ]
         )
