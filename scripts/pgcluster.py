@@ -55,6 +55,19 @@ class Cluster:
             env=self._env(),
         )
 
+    def scalar(self, database, query):
+        """The first column of the first row of ``query`` (a constant SQL
+        text) in ``database``, as text; None when there is no row."""
+        proc = subprocess.run(
+            ["psql", *self._client_args(), "-d", database, "-tAc", query],
+            capture_output=True,
+            text=True,
+            env=self._env(),
+            check=True,
+        )
+        value = proc.stdout.strip()
+        return value or None
+
     def database_exists(self, name):
         if not re.fullmatch(r"[A-Za-z0-9_]+", name):
             raise ValueError(f"unexpected database name {name!r}")

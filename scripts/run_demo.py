@@ -5,6 +5,7 @@ The database is created on the first run and reused afterwards.
 """
 
 import argparse
+import ast
 import signal
 import subprocess
 import sys
@@ -123,6 +124,26 @@ def main():
                 cwd=ROOT,
                 check=True,
             )
+        else:
+            installed = cluster.scalar(
+                DB,
+                "SELECT latest_version FROM ir_module_module "
+                "WHERE name = 'connectbooks_goflow'",
+            )
+            version = _addon_version()
+            if installed and installed != version:
+                print(
+                    f"Updating the demo database from connectbooks_goflow "
+                    f"{installed} to {version}...",
+                    flush=True,
+                )
+                subprocess.run(
+                    run_tests.odoo_cmd(
+                        cluster, DB, [*common, "-u", "connectbooks_goflow"], data_dir
+                    ),
+                    cwd=ROOT,
+                    check=True,
+                )
         serve = run_tests.odoo_cmd(cluster, DB, common, data_dir)
         serve.remove("--stop-after-init")
         port_at = serve.index("--http-port") + 1
@@ -153,6 +174,12 @@ def main():
     finally:
         stop()
     return 0
+
+
+def _addon_version():
+    """The version in the add-on's manifest."""
+    manifest = ROOT / "connectbooks_goflow" / "__manifest__.py"
+    return ast.literal_eval(manifest.read_text(encoding="utf-8"))["version"]
 
 
 if __name__ == "__main__":
