@@ -50,6 +50,17 @@ LINE_COPY = (
     f"COPY connectbooks_settlement_line ({', '.join(LINE_COLUMNS)}) "
     "FROM STDIN WITH (FORMAT text, NULL '')"
 )
+# A cost line by its unique key (goflow_cost_line_key_uniq).
+_COST_LINE_KEY = """
+    settlement_id = %s AND kind = %s AND COALESCE(order_ref, '') = %s
+    AND COALESCE(adjustment_ref, '') = %s AND COALESCE(sku, '') = %s
+"""
+COST_LINE_UPDATE = f"""
+    UPDATE goflow_cost_line
+       SET quantity = %s, sign = %s, posted_date = %s, missing_reason = %s
+     WHERE {_COST_LINE_KEY}
+"""
+COST_LINE_DELETE = f"DELETE FROM goflow_cost_line WHERE {_COST_LINE_KEY}"
 COST_LINE_COPY = """
     COPY goflow_cost_line (
         settlement_id, kind, order_ref, adjustment_ref, sku, product_id,
@@ -266,15 +277,7 @@ class ConnectbooksSettlementImport(models.AbstractModel):
         cr = self.env.cr
         for need in changed:
             cr.execute(
-                """
-                UPDATE goflow_cost_line
-                   SET quantity = %s, sign = %s, posted_date = %s,
-                       missing_reason = %s
-                 WHERE settlement_id = %s AND kind = %s
-                   AND COALESCE(order_ref, '') = %s
-                   AND COALESCE(adjustment_ref, '') = %s
-                   AND COALESCE(sku, '') = %s
-                """,
+                COST_LINE_UPDATE,
                 [
                     need.quantity,
                     need.sign,
@@ -286,13 +289,7 @@ class ConnectbooksSettlementImport(models.AbstractModel):
             )
         for key in gone:
             cr.execute(
-                """
-                DELETE FROM goflow_cost_line
-                 WHERE settlement_id = %s AND kind = %s
-                   AND COALESCE(order_ref, '') = %s
-                   AND COALESCE(adjustment_ref, '') = %s
-                   AND COALESCE(sku, '') = %s
-                """,
+                COST_LINE_DELETE,
                 [settlement.id, *key],
             )
 
@@ -302,54 +299,37 @@ class ConnectbooksSettlementImport(models.AbstractModel):
         ``goflow_cost_line``: one missing cost line per need. Everything it
         reads from the database is read here, before the COPY thread starts."""
         start = settlement.store_id.cost_sync_start_date
-        head = f"{settlement.id}\t"
-        now = fields.Datetime.now()
-        tail = f"\tmissing\t{{}}\t0\t0\t{now}\t{now}\n"
-        tails = {
-            reason: tail.format(reason) for reason in ("no_order", "before_start", "")
+        settlement_id = str(settlement.id)
+        now = str(fields.Datetime.now())
+        products = {
+            sku: str(product_id)
+            for sku, product_id in self.env["connectbooks.settlement.line"]
+            ._products_by_sku(settlement.company_id)
+            .items()
         }
-        products = self.env["connectbooks.settlement.line"]._products_by_sku(
-            settlement.company_id
-        )
         get_product = products.get
 
-        def cost_line(need):
-            reason = _missing_reason(need, start)
-            line = (
-                f"{head}{need.kind}\t{need.order_id}\t{need.adjustment_id}\t"
-                f"{need.sku}\t{get_product(need.sku, '')}\t"
-                f"{need.posted_date or ''}\t{need.quantity}\t{need.sign}"
-                f"{tails[reason]}"
+        def values(need):
+            return (
+                settlement_id,
+                need.kind,
+                need.order_id,
+                need.adjustment_id,
+                need.sku,
+                get_product(need.sku, ""),
+                str(need.posted_date or ""),
+                str(need.quantity),
+                str(need.sign),
+                "missing",
+                _missing_reason(need, start),
+                "0",
+                "0",
+                now,
+                now,
             )
-            if (
-                line.count("\t") != 14
-                or line.count("\n") != 1
-                or "\\" in line
-                or "\r" in line
-            ):
-                line = _text_line(
-                    (
-                        settlement.id,
-                        need.kind,
-                        need.order_id,
-                        need.adjustment_id,
-                        need.sku,
-                        get_product(need.sku, ""),
-                        need.posted_date or "",
-                        need.quantity,
-                        need.sign,
-                        "missing",
-                        reason,
-                        0,
-                        0,
-                        now,
-                        now,
-                    )
-                )
-            return line
 
         def cost_text(needs):
-            return "".join(map(cost_line, needs))
+            return _copy_text(values, needs)
 
         return cost_text
 
@@ -377,54 +357,64 @@ def _batches(rows, size):
 
 def _line_text_maker(settlement):
     """A function turning a batch of rows into COPY text for
-    ``connectbooks_settlement_line``."""
-    settlement_id = settlement.id
-    head = str(settlement_id)
-    tabs = len(LINE_COLUMNS) - 1
-    join = "\t".join
+    ``connectbooks_settlement_line`` (:data:`LINE_COLUMNS`)."""
+    settlement_id = str(settlement.id)
+
+    def values(row):
+        return (
+            settlement_id,
+            str(row.line_no),
+            row.transaction_type,
+            row.kind,
+            row.order_id,
+            row.merchant_order_id,
+            row.adjustment_id,
+            row.shipment_id,
+            row.order_item_code,
+            row.sku,
+            str(row.quantity),
+            row.amount_type,
+            row.amount_description,
+            str(row.amount),
+            str(row.posted_date or ""),
+            row.fulfillment_id,
+            row.marketplace_name,
+            row.promotion_id,
+        )
 
     def line_text(batch):
-        # COPY's text format, NULL written as an empty field (as the parser
-        # leaves absent values). Joining a tuple a row is several times
-        # faster than a csv writer; a batch holding a tab, a line break or a
-        # backslash inside a field is written again with every field escaped.
-        text = "\n".join(
-            [
-                join(
-                    (
-                        head,
-                        str(row.line_no),
-                        row.transaction_type,
-                        row.kind,
-                        row.order_id,
-                        row.merchant_order_id,
-                        row.adjustment_id,
-                        row.shipment_id,
-                        row.order_item_code,
-                        row.sku,
-                        str(row.quantity),
-                        row.amount_type,
-                        row.amount_description,
-                        str(row.amount),
-                        str(row.posted_date or ""),
-                        row.fulfillment_id,
-                        row.marketplace_name,
-                        row.promotion_id,
-                    )
-                )
-                for row in batch
-            ]
-        )
-        if (
-            text.count("\t") != tabs * len(batch)
-            or text.count("\n") != len(batch) - 1
-            or "\\" in text
-            or "\r" in text
-        ):
-            return "".join([_escaped_line(settlement_id, row) for row in batch])
-        return text + "\n"
+        return _copy_text(values, batch)
 
     return line_text
+
+
+_TEXT_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(values, items):
+    """``values(item)`` (a tuple of str, "" for NULL) of each of ``items`` in
+    COPY's text format with ``NULL ''``.
+
+    Joining the tuples is several times faster than a csv writer (the tuples
+    are not kept: a list of them doubled the time); when a field holds a tab,
+    a line break or a backslash (counted on the whole text at once), every
+    field is escaped.
+    """
+    if not items:
+        return ""
+    join = "\t".join
+    text = "\n".join(map(join, map(values, items)))
+    if (
+        text.count("\t") != (len(values(items[0])) - 1) * len(items)
+        or text.count("\n") != len(items) - 1
+        or "\\" in text
+        or "\r" in text
+    ):
+        text = "\n".join(
+            join([value.translate(_TEXT_ESCAPES) for value in values(item)])
+            for item in items
+        )
+    return text + "\n"
 
 
 class _CopyPipeline:
@@ -500,39 +490,6 @@ class _Text:
     def read(self, size=-1):  # pylint: disable=method-required-super
         text, self._text = self._text, ""
         return text
-
-
-_TEXT_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _text_line(values):
-    """One row in COPY's text format, every field escaped (the slow path)."""
-    return "\t".join(str(value).translate(_TEXT_ESCAPES) for value in values) + "\n"
-
-
-def _escaped_line(settlement_id, row):
-    return _text_line(
-        (
-            settlement_id,
-            row.line_no,
-            row.transaction_type,
-            row.kind,
-            row.order_id,
-            row.merchant_order_id,
-            row.adjustment_id,
-            row.shipment_id,
-            row.order_item_code,
-            row.sku,
-            row.quantity,
-            row.amount_type,
-            row.amount_description,
-            row.amount,
-            row.posted_date or "",
-            row.fulfillment_id,
-            row.marketplace_name,
-            row.promotion_id,
-        )
-    )
 
 
 @contextmanager
