@@ -112,18 +112,9 @@ def main():
         if exists and args.reset:
             cluster.drop_database(DB)
             exists = False
+        action = None
         if not exists:
-            print(
-                f"Creating the demo database {DB} (first run, about a minute)...",
-                flush=True,
-            )
-            subprocess.run(
-                run_tests.odoo_cmd(
-                    cluster, DB, [*common, "-i", "connectbooks_goflow"], data_dir
-                ),
-                cwd=ROOT,
-                check=True,
-            )
+            action = ("-i", f"Creating the demo database {DB} (first run, a minute)")
         else:
             installed = cluster.scalar(
                 DB,
@@ -132,18 +123,21 @@ def main():
             )
             version = _addon_version()
             if installed and installed != version:
-                print(
+                action = (
+                    "-u",
                     f"Updating the demo database from connectbooks_goflow "
-                    f"{installed} to {version}...",
-                    flush=True,
+                    f"{installed} to {version}",
                 )
-                subprocess.run(
-                    run_tests.odoo_cmd(
-                        cluster, DB, [*common, "-u", "connectbooks_goflow"], data_dir
-                    ),
-                    cwd=ROOT,
-                    check=True,
-                )
+        if action:
+            flag, message = action
+            print(f"{message}...", flush=True)
+            subprocess.run(
+                run_tests.odoo_cmd(
+                    cluster, DB, [*common, flag, "connectbooks_goflow"], data_dir
+                ),
+                cwd=ROOT,
+                check=True,
+            )
         serve = run_tests.odoo_cmd(cluster, DB, common, data_dir)
         serve.remove("--stop-after-init")
         port_at = serve.index("--http-port") + 1
