@@ -62,6 +62,28 @@ class TestSecurity(ConnectbooksCase):
         )
         with self.assertRaises(AccessError):
             settlement_a.with_user(self.bookkeeper_b).read(["settlement_ref"])
+        # lines and cost lines reach their company through the settlement
+        line = self.env["connectbooks.settlement.line"].create(
+            {"settlement_id": settlement_a.id, "kind": "fee", "amount": -1.0}
+        )
+        self.assertFalse(
+            env_b["connectbooks.settlement.line"].search([("id", "=", line.id)]),
+            msg="company B must not see company A's settlement lines",
+        )
+        with self.assertRaises(AccessError):
+            line.with_user(self.bookkeeper_b).read(["amount"])
+        env_a = self.env(user=self.bookkeeper)
+        self.assertEqual(
+            env_a["connectbooks.settlement.line"].search([("id", "=", line.id)]), line
+        )
+        self.assertEqual(
+            len(
+                env_a["goflow.cost.line"].search(
+                    [("settlement_id", "=", settlement_a.id)]
+                )
+            ),
+            1,
+        )
 
     def test_plain_user_has_no_access(self):
         settlement = self._make_settlement(self.store_a, ref="A-2")
