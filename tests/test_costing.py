@@ -1,4 +1,4 @@
-"""Costing rules of DESIGN §4, one test group per rule."""
+"""The costing rules of docs/architecture.md, one test group per rule."""
 
 from datetime import date
 from decimal import Decimal

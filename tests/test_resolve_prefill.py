@@ -1,4 +1,7 @@
-"""Pre-fill of the resolve wizard and what saving a typed cost does (DESIGN §4.3)."""
+"""Pre-fill of the resolve wizard and what saving a typed cost does.
+
+The rule is docs/architecture.md, "Costing rules" 3.
+"""
 
 from decimal import Decimal
 

@@ -1,4 +1,4 @@
-"""The COGS workbook of one or many settlements (DESIGN §8), without Odoo.
+"""The COGS workbook of one or many settlements, without Odoo.
 
 The Odoo report (``report/cogs_xlsx.py``) reads each settlement with a few SQL
 queries and hands plain data here; this module turns it into rows and writes
@@ -22,6 +22,14 @@ Three sheets: *COGS* (a row per cost line, a totals row), *By SKU* and
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
+
+from .vocabulary import (
+    COST_KINDS,
+    COST_SOURCES,
+    SETTLEMENT_STATES,
+    STATE_COSTED,
+    STATE_MISSING,
+)
 
 # xlsxwriter Workbook options of the report (report_xlsx get_workbook_options):
 # rows are flushed to disk as they are written (150,000-line settlements), and
@@ -51,7 +59,6 @@ LINE_FIELDS = (
     "state",
     "synced_at",
 )
-STATE_MISSING = "missing"
 UNIT_COST_DECIMALS = 4  # the "Goflow Unit Cost" precision
 
 TEXT = "text"
@@ -125,19 +132,11 @@ DEFAULT_LABELS = {
     "missing_total": "%(count)s missing",
     "yes": "Yes",
     "no": "No",
-    "kind": {"order": "Order", "refund": "Refund", "adjustment": "Adjustment"},
-    "source": {
-        "goflow": "Goflow",
-        "manual": "Manual",
-        "average": "Current Average",
-        "estimate": "Estimate",
-    },
-    "state": {"costed": "Costed", "missing": "Missing cost"},
-    "settlement_state": {
-        "draft": "Draft",
-        "posted": "Posted",
-        "cancelled": "Cancelled",
-    },
+    "kind": dict(COST_KINDS),
+    "source": dict(COST_SOURCES),
+    # "Missing cost" rather than the field's "Missing": a sheet has no context
+    "state": {STATE_COSTED: "Costed", STATE_MISSING: "Missing cost"},
+    "settlement_state": dict(SETTLEMENT_STATES),
     "headers": {},
 }
 

@@ -1,7 +1,8 @@
 """Plan a Goflow cost sync: from Goflow's order lines to cost-line updates.
 
 Pure: the Odoo layer reads the cost lines, asks the client, hands both here
-and writes back what :func:`plan_sync` returns (DESIGN §4, §6).
+and writes back what :func:`plan_sync` returns (docs/architecture.md, "The
+Goflow sync").
 """
 
 from dataclasses import dataclass
@@ -13,17 +14,15 @@ from .costing import (
     merge_sync,
     resolve_refund_cost,
 )
+from .vocabulary import (
+    COST_REFUND,
+    REASON_NO_COST,
+    REASON_NOT_FOUND,
+    STICKY_REASONS,
+)
 
 # Unit costs are kept to 4 decimals (the add-on's "Goflow Unit Cost" precision).
 UNIT_COST_QUANTUM = Decimal("0.0001")
-
-# Missing reasons (goflow.cost.line.missing_reason).
-REASON_NO_COST = "no_goflow_cost"
-REASON_NOT_FOUND = "not_in_goflow"
-REASON_BEFORE_START = "before_start"
-REASON_NO_ORDER = "no_order"
-# Reasons a sync does not revisit: nothing to ask Goflow.
-STICKY_REASONS = frozenset({REASON_BEFORE_START, REASON_NO_ORDER})
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,8 +131,8 @@ def plan_sync(lines, costs, found):
         if line.missing_reason in STICKY_REASONS or not line.order_ref:
             continue
         order = costs.get(("order", line.order_ref, line.sku))
-        if line.kind == "refund":
-            refund = costs.get(("refund", line.order_ref, line.sku))
+        if line.kind == COST_REFUND:
+            refund = costs.get((COST_REFUND, line.order_ref, line.sku))
             new_cost, _basis = resolve_refund_cost(
                 refund and refund.unit_cost, order and order.unit_cost
             )

@@ -11,6 +11,12 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple
 
 from . import settlement_const as const
+from .vocabulary import (
+    MANUAL_SOURCES,
+    SOURCE_AVERAGE,
+    SOURCE_ESTIMATE,
+    SOURCE_MANUAL,
+)
 
 __all__ = [
     "BASIS_GOFLOW_AVERAGE",
@@ -49,8 +55,6 @@ REFUND_FROM_REFUND = "goflow_refund"
 REFUND_FROM_ORDER = "goflow_order"
 REFUND_MISSING = "none"
 
-# Sources of a cost line (goflow.cost.line.source) that a sync never replaces.
-MANUAL_SOURCES = frozenset({"manual", "average"})
 
 ACTION_KEEP = "keep"
 ACTION_UPDATE = "update"
@@ -471,7 +475,8 @@ def resolve_decision(entered, prefill, zero_confirmed, decimals=UNIT_COST_DECIMA
         and entered > 0
         and prefill.quantize(quantum, rounding=ROUND_HALF_UP) == entered
     )
-    return ResolveDecision(RESOLVE_SET, entered, "average" if accepted else "manual")
+    source = SOURCE_AVERAGE if accepted else SOURCE_MANUAL
+    return ResolveDecision(RESOLVE_SET, entered, source)
 
 
 # --- Refunds -----------------------------------------------------------------
@@ -543,7 +548,7 @@ def merge_sync(
         and existing_state != "missing"
         # an estimate confirmed by Goflow becomes Goflow's cost (no amount
         # changes, but the line is no longer an estimate)
-        and existing_source != "estimate"
+        and existing_source != SOURCE_ESTIMATE
     ):
         return SyncDecision(ACTION_KEEP, current, "unchanged")
     if posted:

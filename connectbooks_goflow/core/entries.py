@@ -1,4 +1,6 @@
-"""Journal entry lines of a settlement, as plain numbers (DESIGN §5).
+"""Journal entry lines of a settlement, as plain numbers.
+
+See docs/architecture.md, "Journal entries".
 
 The Odoo layer turns these into ``account.move.line`` values. Amounts are
 Decimal; a positive ``balance`` is a debit.

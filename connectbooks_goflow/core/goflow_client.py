@@ -1115,3 +1115,12 @@ class GoflowClient:
                 field=const.ENVELOPE_NEXT,
             )
         return payload[const.ENVELOPE_DATA], (next_url or "").strip()
+
+
+def goflow_base_url(subdomain, base_url=None):
+    """The ``.../v1`` URL a client of these settings calls: the one check of
+    a subdomain or base URL, for the connection form as for the client.
+
+    :raise GoflowConfigError: naming what is wrong with them
+    """
+    return GoflowClient._check_base_url(subdomain, base_url)

@@ -5,13 +5,13 @@ type, amount description). Mapping rules may leave the transaction type or
 the description blank to match any value; the most specific rule wins, and a
 rule bound to one store wins over the marketplace-wide defaults. Values are
 compared case-insensitively because Amazon's casing varies between reports
-(``other-transaction`` vs ``Other-Transaction``, see research/anchors.md §4.3).
+(``other-transaction`` vs ``Other-Transaction``, as seen in genuine settlement files).
 """
 
 from dataclasses import dataclass
 
-# Account roles a store configures one account for (DESIGN §3, §5). The order
-# is the order of the store form's "Accounts" page.
+# Account roles a store configures one account for (docs/architecture.md,
+# "Data model"). The order is the order of the store form's "Accounts" page.
 ACCOUNT_ROLES = (
     ("sales", "Product sales"),
     ("shipping", "Shipping income"),

@@ -2,9 +2,13 @@ from . import goflow_connection
 from . import connectbooks_store
 from . import connectbooks_amount_mapping
 from . import connectbooks_settlement
+from . import connectbooks_settlement_sync
+from . import connectbooks_settlement_posting
+from . import connectbooks_settlement_entries
 from . import connectbooks_settlement_line
 from . import connectbooks_settlement_import
 from . import goflow_cost_line
+from . import goflow_cost_line_prefill
 from . import account_move
 from . import account_move_line
 from . import connectbooks_settlement_pnl

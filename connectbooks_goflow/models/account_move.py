@@ -1,5 +1,4 @@
 from odoo import fields, models
-from odoo.tools import SQL
 
 
 class AccountMove(models.Model):
@@ -30,27 +29,7 @@ class AccountMove(models.Model):
         through a true-up item."""
         counts = {}
         if self.ids:
-            self.env["goflow.cost.line"].flush_model(["cogs_move_line_id"])
-            self.env.cr.execute(
-                SQL(
-                    """
-                    SELECT aml.move_id, COUNT(DISTINCT link.cost_line_id)
-                      FROM (
-                            SELECT id AS cost_line_id, cogs_move_line_id AS item
-                              FROM goflow_cost_line
-                             WHERE cogs_move_line_id IS NOT NULL
-                            UNION ALL
-                            SELECT cost_line_id, move_line_id
-                              FROM goflow_cost_line_trueup_rel
-                           ) link
-                      JOIN account_move_line aml ON aml.id = link.item
-                     WHERE aml.move_id = ANY(%s)
-                     GROUP BY aml.move_id
-                    """,
-                    self.ids,
-                )
-            )
-            counts = dict(self.env.cr.fetchall())
+            counts = self.env["goflow.cost.line"]._count_by_move(self.ids)
         for move in self:
             move.goflow_cost_line_count = counts.get(move.id, 0)
 

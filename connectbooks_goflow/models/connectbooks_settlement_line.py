@@ -1,14 +1,30 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL
 
-LINE_KINDS = [
-    ("order", "Order"),
-    ("refund", "Refund"),
-    ("adjustment", "Adjustment"),
-    ("fee", "Fee"),
-    ("reserve", "Reserve"),
-    ("other", "Other"),
-]
+from ..core.vocabulary import LINE_KINDS
+
+# The columns an import copies in, in the order of :meth:`_import_values`.
+IMPORT_COLUMNS = (
+    "settlement_id",
+    "line_no",
+    "transaction_type",
+    "kind",
+    "order_ref",
+    "merchant_order_ref",
+    "adjustment_ref",
+    "shipment_ref",
+    "order_item_code",
+    "sku",
+    "quantity",
+    "amount_type",
+    "amount_description",
+    "amount",
+    "posted_date",
+    "fulfillment",
+    "marketplace_name",
+    "promotion_ref",
+)
 
 
 class _SettlementReference(fields.Many2one):
@@ -30,7 +46,11 @@ class _SettlementReference(fields.Many2one):
 
 
 class ConnectbooksSettlementLine(models.Model):
-    """One amount row of a settlement file, kept as imported (read-only)."""
+    """One amount row of a settlement file, kept as imported (read-only).
+
+    This model owns its table: the import's ``COPY`` and every other SQL
+    statement on ``connectbooks_settlement_line`` are its methods below.
+    """
 
     _name = "connectbooks.settlement.line"
     _description = "Settlement Line"
@@ -50,7 +70,7 @@ class ConnectbooksSettlementLine(models.Model):
     currency_id = fields.Many2one(related="settlement_id.currency_id")
     line_no = fields.Integer(string="File Line", readonly=True)
     transaction_type = fields.Char(readonly=True)
-    kind = fields.Selection(LINE_KINDS, required=True, readonly=True)
+    kind = fields.Selection(list(LINE_KINDS), required=True, readonly=True)
     # No index: the only searches on it are "contains" (ilike), which a
     # btree cannot serve, and each of a million imported rows would pay it.
     order_ref = fields.Char(string="Order ID", readonly=True)
@@ -151,3 +171,104 @@ class ConnectbooksSettlementLine(models.Model):
             [company.id, skus is None, skus or []],
         )
         return dict(self.env.cr.fetchall())
+
+    # -- SQL on the table --------------------------------------------------------
+
+    @api.model
+    def _import_copy_statement(self):
+        """``COPY`` of new lines, rows as :meth:`_import_values` makes."""
+        return (
+            f"COPY connectbooks_settlement_line ({', '.join(IMPORT_COLUMNS)}) "
+            "FROM STDIN WITH (FORMAT text, NULL '')"
+        )
+
+    @api.model
+    def _import_values(self, settlement):
+        """A function ``parsed row -> tuple of str`` giving the COPY row of a
+        settlement line (see :data:`IMPORT_COLUMNS`). It reads nothing from
+        the database: it runs beside the COPY thread."""
+        settlement_id = str(settlement.id)
+
+        def values(row):
+            return (
+                settlement_id,
+                str(row.line_no),
+                row.transaction_type,
+                row.kind,
+                row.order_id,
+                row.merchant_order_id,
+                row.adjustment_id,
+                row.shipment_id,
+                row.order_item_code,
+                row.sku,
+                str(row.quantity),
+                row.amount_type,
+                row.amount_description,
+                str(row.amount),
+                str(row.posted_date or ""),
+                row.fulfillment_id,
+                row.marketplace_name,
+                row.promotion_id,
+            )
+
+        return values
+
+    @api.model
+    def _unlink_of_settlements(self, settlement_ids):
+        """Delete the lines of deleted settlements (the table has no foreign
+        key to cascade it, see :class:`_SettlementReference`)."""
+        self.flush_model()
+        self.env.cr.execute(
+            SQL(
+                "DELETE FROM connectbooks_settlement_line "
+                "WHERE settlement_id = ANY(%s)",
+                settlement_ids,
+            )
+        )
+        self.invalidate_model()
+
+    @api.model
+    def _amount_sums(self, settlement):
+        """The amounts of ``settlement`` summed per (transaction type, amount
+        type, description), in that order: what the settlement entry books.
+
+        :return: ``[(transaction type, amount type, description, Σ amount)]``
+        """
+        self.flush_model()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT transaction_type, amount_type, amount_description,
+                       SUM(amount)
+                  FROM connectbooks_settlement_line
+                 WHERE settlement_id = %s
+                 GROUP BY transaction_type, amount_type, amount_description
+                 ORDER BY transaction_type, amount_type, amount_description
+                """,
+                settlement.id,
+            )
+        )
+        return self.env.cr.fetchall()
+
+    @api.model
+    def _distinct_combinations(self, settlement_ids):
+        """``{settlement id: [(transaction type, amount type, description)]}``
+        of the distinct combinations in these settlements."""
+        self.flush_model(
+            ["settlement_id", "transaction_type", "amount_type", "amount_description"]
+        )
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT DISTINCT settlement_id, transaction_type, amount_type,
+                       amount_description
+                  FROM connectbooks_settlement_line
+                 WHERE settlement_id = ANY(%s)
+                """,
+                settlement_ids,
+            )
+        )
+        combos = {}
+        for settlement_id, ttype, atype, desc in self.env.cr.fetchall():
+            combos.setdefault(settlement_id, []).append((ttype, atype, desc))
+        return combos

@@ -1,10 +1,10 @@
 from odoo import api, fields, models, tools
 from odoo.tools import SQL
 
-from .connectbooks_settlement_line import LINE_KINDS
+from ..core.vocabulary import LINE_KINDS, SETTLEMENT_STATES
 
 # Which P&L column a settlement amount goes to, from its kind, amount type and
-# description (lower-cased: Amazon's casing varies, research/anchors.md §4.3),
+# description (lower-cased: Amazon's casing varies between reports),
 # first match wins:
 #   tax         amount type mentions tax (ItemWithheldTax...), or an ItemPrice /
 #               Promotion row whose description does (Tax, ShippingTax,
@@ -85,12 +85,12 @@ class ConnectbooksSettlementPnl(models.Model):
     currency_id = fields.Many2one("res.currency", readonly=True)
     deposit_date = fields.Date(readonly=True)
     settlement_state = fields.Selection(
-        [("draft", "Draft"), ("posted", "Posted"), ("cancelled", "Cancelled")],
+        list(SETTLEMENT_STATES),
         string="Settlement Status",
         readonly=True,
     )
     posted_date = fields.Date(readonly=True)
-    kind = fields.Selection(LINE_KINDS, readonly=True)
+    kind = fields.Selection(list(LINE_KINDS), readonly=True)
     order_ref = fields.Char(string="Order ID", readonly=True)
     sku = fields.Char(string="SKU", readonly=True)
     product_id = fields.Many2one("product.product", readonly=True)
@@ -238,26 +238,14 @@ class ConnectbooksSettlementPnl(models.Model):
                               FROM connectbooks_settlement_line l
                              WHERE l.kind <> 'reserve'
                             UNION ALL
-                            SELECT c.settlement_id,
-                                   c.kind,
-                                   COALESCE(c.order_ref, ''),
-                                   COALESCE(c.sku, ''),
-                                   NULL,
-                                   c.id,
-                                   c.posted_date,
-                                   c.product_id,
-                                   (c.quantity * c.sign)::float8,
-                                   c.total_cost::float8,
-                                   %(bucket_cost)s,
-                                   c.state = 'missing'
-                              FROM goflow_cost_line c
+                            %(cost_lines)s
                            ) u
                      GROUP BY u.settlement_id, u.kind, u.order_ref, u.sku
                    ) g
               JOIN connectbooks_settlement s ON s.id = g.settlement_id
             """,
             bucket=AMOUNT_BUCKET,
-            bucket_cost=SQL(str(BUCKET_COST)),
+            cost_lines=self.env["goflow.cost.line"]._pnl_query(SQL(str(BUCKET_COST))),
             first=SQL(str(BUCKET_SALES)),
             last=SQL(str(BUCKET_OTHER)),
             sales=total(BUCKET_SALES),

@@ -1,38 +1,65 @@
-import logging
-from datetime import timedelta
+import io
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
-from ..core.costing import ODOO_AVERAGE_DAYS, prefill_costs
-from ..core.goflow_client import GoflowError
+from ..core.pg_copy import copy_text
+from ..core.vocabulary import (
+    AVERAGE_SOURCES,
+    COST_KINDS,
+    COST_SOURCES,
+    COST_STATES,
+    MANUAL_SOURCES,
+    MISSING_REASONS,
+    SETTLEMENT_DRAFT,
+    SOURCE_ESTIMATE,
+    STATE_COSTED,
+    STATE_MISSING,
+)
 
-_logger = logging.getLogger(__name__)
-
-# ir.config_parameter: days of known costs the Odoo average looks back.
-AVERAGE_WINDOW_PARAM = "connectbooks_goflow.average_window_days"
-# Sources whose costs feed the Odoo average (estimates never do).
-AVERAGE_SOURCES = ("goflow", "manual", "average")
-
-COST_KINDS = [("order", "Order"), ("refund", "Refund"), ("adjustment", "Adjustment")]
-COST_SOURCES = [
-    ("goflow", "Goflow"),
-    ("manual", "Manual"),
-    ("average", "Current Average"),
-    ("estimate", "Estimate"),
-]
-MISSING_REASONS = [
-    ("no_goflow_cost", "No cost in Goflow"),
-    ("not_in_goflow", "Order not found in Goflow"),
-    ("before_start", "Before the cost sync start date"),
-    ("no_sku", "No SKU"),
-    ("no_order", "No order ID"),
-]
+# The columns an import copies in, in the order of :meth:`_import_values`.
+IMPORT_COLUMNS = (
+    "settlement_id",
+    "kind",
+    "order_ref",
+    "adjustment_ref",
+    "sku",
+    "product_id",
+    "posted_date",
+    "quantity",
+    "sign",
+    "state",
+    "missing_reason",
+    "total_cost",
+    "posted_total",
+    "create_date",
+    "write_date",
+)
+# A cost line by its unique key (goflow_cost_line_key_uniq).
+_KEY = (
+    "settlement_id = %s AND kind = %s AND COALESCE(order_ref, '') = %s "
+    "AND COALESCE(adjustment_ref, '') = %s AND COALESCE(sku, '') = %s"
+)
+# What a sync writes on a line, in the order of the rows of
+# :meth:`_write_sync_results`.
+SYNC_COLUMNS = (
+    "unit_cost",
+    "total_cost",
+    "state",
+    "source",
+    "missing_reason",
+    "goflow_order_ref",
+)
 
 
 class GoflowCostLine(models.Model):
-    """The cost of one order, refund or adjustment of one SKU in a settlement."""
+    """The cost of one order, refund or adjustment of one SKU in a settlement.
+
+    This model owns its table: every SQL statement that reads or writes
+    ``goflow_cost_line`` in bulk is one of its methods below, and each write
+    invalidates what it changed (:meth:`_written_by_sql`).
+    """
 
     _name = "goflow.cost.line"
     _description = "Goflow Cost Line"
@@ -54,7 +81,7 @@ class GoflowCostLine(models.Model):
     settlement_state = fields.Selection(
         related="settlement_id.state", string="Settlement Status"
     )
-    kind = fields.Selection(COST_KINDS, required=True)
+    kind = fields.Selection(list(COST_KINDS), required=True)
     order_ref = fields.Char(string="Order ID")
     adjustment_ref = fields.Char(string="Adjustment ID")
     # Indexed for the pre-fill averages only where they read, costed lines
@@ -77,14 +104,14 @@ class GoflowCostLine(models.Model):
         "negative for refunds (goods back to stock).",
     )
     state = fields.Selection(
-        [("missing", "Missing"), ("costed", "Costed")],
+        list(COST_STATES),
         string="Status",
         required=True,
-        default="missing",
+        default=STATE_MISSING,
         index=True,
     )
-    source = fields.Selection(COST_SOURCES)
-    missing_reason = fields.Selection(MISSING_REASONS)
+    source = fields.Selection(list(COST_SOURCES))
+    missing_reason = fields.Selection(list(MISSING_REASONS))
     goflow_order_ref = fields.Char(
         string="Goflow Order ID", help="Goflow order id(s); split orders list several."
     )
@@ -139,16 +166,18 @@ class GoflowCostLine(models.Model):
             SQL(
                 """
                 CREATE INDEX IF NOT EXISTS goflow_cost_line_costed_sku_index
-                    ON goflow_cost_line (sku) WHERE state = 'costed'
-                """
+                    ON goflow_cost_line (sku) WHERE state = %s
+                """,
+                STATE_COSTED,
             )
         )
 
     @api.depends("quantity", "unit_cost", "sign", "currency_id")
     def _compute_total_cost(self):
         for line in self:
-            total = line.currency_id.round(line.quantity * (line.unit_cost or 0.0))
-            line.total_cost = line.sign * total
+            line.total_cost = self._rounded_total(
+                line.currency_id, line.quantity, line.unit_cost, line.sign
+            )
 
     def write(self, vals):
         posted = self.settlement_id.filtered(lambda s: s.state == "posted")
@@ -163,63 +192,399 @@ class GoflowCostLine(models.Model):
                 )
         result = super().write(vals)
         if posted and "unit_cost" in vals:
-            # A correction after posting: book the difference (DESIGN §4.5).
+            # A correction after posting: book the difference (true-up).
             posted._goflow_post_trueups()
         return result
 
-    def _goflow_prefill(self):
-        """The current-average pre-fill of each line (DESIGN §4.3).
-
-        Goflow's current average of the SKU, else the quantity-weighted
-        average of the costs known in Odoo for it (same company and currency,
-        last N days, no estimates), else Goflow's default cost, else nothing.
-        One Goflow call per connection and one SQL query for all SKUs.
-
-        :return: {line id: (unit cost Decimal or None, basis code, basis text)}
-        """
-        prefills = self._goflow_prefill_by_key()[0]
-        return {line.id: prefills[line._goflow_prefill_key()][:3] for line in self}
-
-    def _goflow_prefill_key(self):
-        """Lines sharing this key share a pre-fill: the average never mixes
-        companies or currencies."""
-        self.ensure_one()
-        return (self.company_id.id, self.currency_id.id, self.sku or "")
-
-    def _goflow_prefill_by_key(self):
-        """The pre-fill per :meth:`_goflow_prefill_key` of these lines.
-
-        :return: ``(prefills, problems, window)``: ``{key: (unit cost or None,
-            basis code, basis text, number of Odoo costs averaged)}`` as
-            :func:`~..core.costing.prefill_costs` gives it; the Goflow
-            connections that could not be asked, as ``[(connection, error
-            text)]`` (their SKUs fall back to the Odoo average); the window of
-            the Odoo average in days
-        """
-        window = self._average_window_days()
-        keys = {line._goflow_prefill_key() for line in self}
-        goflow, problems = self._goflow_product_costs()
-        rows = self._odoo_cost_rows(window)
-        return prefill_costs(keys, goflow, rows, days=window), problems, window
+    # -- the one rounding of a line's total --------------------------------
 
     @api.model
-    def _average_window_days(self):
-        value = self.env["ir.config_parameter"].sudo().get_param(AVERAGE_WINDOW_PARAM)
-        try:
-            days = int(value) if value else ODOO_AVERAGE_DAYS
-        except ValueError:
-            days = ODOO_AVERAGE_DAYS
-        return max(days, 1)
+    def _rounded_total(self, currency, quantity, unit_cost, sign=1):
+        """``sign * quantity * unit_cost`` rounded by the currency: the one
+        way a cost line's total is computed, by the ORM or before an SQL
+        write."""
+        return sign * currency.round(float(quantity) * float(unit_cost or 0.0))
 
-    def _odoo_cost_rows(self, window):
-        """Costs known in Odoo for the SKUs of these lines, in one query:
-        ``[(key, quantity, unit cost, count)]``, one row per key with the
-        exact quantity-weighted unit cost (numeric sums); the pre-fill rule
-        itself is :func:`~..core.costing.prefill_costs`."""
-        skus = list({sku for sku in self.mapped("sku") if sku})
-        if not skus:
+    # -- bulk writes (SQL), each followed by its invalidation ------------------
+
+    @api.model
+    def _written_by_sql(self, settlements, fnames):
+        """After an SQL write of these fields of ``settlements``' cost lines:
+        drop them from the cache and recompute the settlements' cost status.
+
+        Cheaper than ``modified()`` on every line of a 150,000-line
+        settlement; the only stored fields depending on cost lines are the
+        settlement's (``_compute_cost_status``). ``total_cost`` is written
+        by the same SQL, never recomputed from a stale cache.
+        """
+        self.invalidate_model(fnames)
+        if "cogs_move_line_id" in fnames:
+            self.env["account.move.line"].invalidate_model(["goflow_cost_line_ids"])
+        if "trueup_move_line_ids" in fnames:
+            self.env["account.move.line"].invalidate_model(
+                ["goflow_trueup_cost_line_ids"]
+            )
+        Settlement = self.env["connectbooks.settlement"]
+        for name in ("cost_status", "missing_count", "cost_total"):
+            self.env.add_to_compute(Settlement._fields[name], settlements)
+
+    @api.model
+    def _import_copy_statement(self):
+        """``COPY`` of new cost lines, rows as :meth:`_import_values` makes."""
+        return (
+            f"COPY goflow_cost_line ({', '.join(IMPORT_COLUMNS)}) "
+            "FROM STDIN WITH (FORMAT text, NULL '')"
+        )
+
+    @api.model
+    def _import_values(self, settlement, products, missing_reason):
+        """A function ``need -> tuple of str`` giving the COPY row (see
+        :data:`IMPORT_COLUMNS`) of the missing cost line of a cost need.
+        It reads nothing from the database: it runs beside the COPY thread.
+
+        :param products: ``{SKU: product id}``
+        :param missing_reason: ``need -> reason key or ""``
+        """
+        settlement_id = str(settlement.id)
+        now = str(fields.Datetime.now())
+        get_product = {sku: str(pid) for sku, pid in products.items()}.get
+
+        def values(need):
+            return (
+                settlement_id,
+                need.kind,
+                need.order_id,
+                need.adjustment_id,
+                need.sku,
+                get_product(need.sku, ""),
+                str(need.posted_date or ""),
+                str(need.quantity),
+                str(need.sign),
+                STATE_MISSING,
+                missing_reason(need),
+                "0",
+                "0",
+                now,
+                now,
+            )
+
+        return values
+
+    @api.model
+    def _import_copy(self, values, needs):
+        """Copy the cost lines of ``needs`` in now (not through a pipeline)."""
+        if needs:
+            self.env.cr.copy_expert(
+                self._import_copy_statement(), io.StringIO(copy_text(values, needs))
+            )
+
+    @api.model
+    def _import_correct(self, settlement, changed, gone, missing_reason):
+        """Cost lines an import copied early whose item a later row reopened:
+        new figures for ``changed`` (cost needs), none left for ``gone``
+        (keys ``(kind, order, adjustment, SKU)``)."""
+        cr = self.env.cr
+        for need in changed:
+            cr.execute(
+                SQL(
+                    "UPDATE goflow_cost_line SET quantity = %s, sign = %s, "
+                    "posted_date = %s, missing_reason = %s WHERE %s",
+                    need.quantity,
+                    need.sign,
+                    need.posted_date,
+                    missing_reason(need) or None,
+                    SQL(_KEY, settlement.id, *need.key),
+                )
+            )
+        for key in gone:
+            cr.execute(
+                SQL(
+                    "DELETE FROM goflow_cost_line WHERE %s",
+                    SQL(_KEY, settlement.id, *key),
+                )
+            )
+
+    @api.model
+    def _sync_rows(self, settlement):
+        """The cost lines of ``settlement`` a sync may change (not those set
+        by a person), in one query.
+
+        :return: ``[(id, kind, order_ref, sku, state, source, unit_cost,
+            missing_reason, quantity, sign)]``, "" for no order or SKU
+        """
+        self.flush_model()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT id, kind, COALESCE(order_ref, ''), COALESCE(sku, ''),
+                       state, source, unit_cost, missing_reason, quantity, sign
+                  FROM goflow_cost_line
+                 WHERE settlement_id = %s
+                   AND (source IS NULL OR source NOT IN %s)
+                """,
+                settlement.id,
+                tuple(MANUAL_SOURCES),
+            )
+        )
+        return self.env.cr.fetchall()
+
+    @api.model
+    def _write_sync_results(self, settlement, rows, synced_at):
+        """Write what a sync decided and stamp every line of ``settlement``
+        with the sync time.
+
+        The rows are staged with ``COPY`` in a temporary table and applied
+        by one ``UPDATE ... FROM``; a second statement stamps the lines that
+        did not change. Each row is written once: a 450,000-line settlement
+        is rewritten in seconds, not in minutes of VALUES lists.
+
+        :param rows: ``[(id, *values of SYNC_COLUMNS)]`` as strings, "" for
+            NULL
+        """
+        cr = self.env.cr
+        self.flush_model()
+        if rows:
+            cr.execute(
+                """
+                CREATE TEMP TABLE IF NOT EXISTS goflow_sync_update (
+                    id integer PRIMARY KEY, unit_cost numeric, total_cost numeric,
+                    state varchar, source varchar, missing_reason varchar,
+                    goflow_order_ref varchar
+                ) ON COMMIT DROP
+                """
+            )
+            cr.execute("TRUNCATE goflow_sync_update")
+            cr.copy_expert(
+                "COPY goflow_sync_update FROM STDIN WITH (FORMAT text, NULL '')",
+                io.StringIO(copy_text(tuple, rows)),
+            )
+            cr.execute(
+                SQL(
+                    """
+                    UPDATE goflow_cost_line c
+                       SET unit_cost = v.unit_cost,
+                           total_cost = v.total_cost,
+                           state = v.state,
+                           source = v.source,
+                           missing_reason = v.missing_reason,
+                           goflow_order_ref = COALESCE(
+                               v.goflow_order_ref, c.goflow_order_ref
+                           ),
+                           synced_at = %s,
+                           write_uid = %s,
+                           write_date = %s
+                      FROM goflow_sync_update v
+                     WHERE c.id = v.id
+                    """,
+                    synced_at,
+                    self.env.uid,
+                    synced_at,
+                )
+            )
+        cr.execute(
+            SQL(
+                """
+                UPDATE goflow_cost_line
+                   SET synced_at = %s
+                 WHERE settlement_id = %s
+                   AND synced_at IS DISTINCT FROM %s
+                """,
+                synced_at,
+                settlement.id,
+                synced_at,
+            )
+        )
+        self._written_by_sql(
+            settlement, [*SYNC_COLUMNS, "synced_at", "write_uid", "write_date"]
+        )
+
+    @api.model
+    def _write_resolved(self, rows):
+        """Give missing lines of draft settlements the cost a person chose,
+        in one statement; a line that got a cost meanwhile (a sync, another
+        person) or whose settlement was posted is left alone.
+
+        :param rows: ``[(id, unit cost, total cost, source)]``
+        :return: ids of the lines written
+        """
+        if not rows:
             return []
-        since = fields.Date.context_today(self) - timedelta(days=window)
+        self.flush_model()
+        self.env["connectbooks.settlement"].flush_model(["state"])
+        now = fields.Datetime.now()
+        values = SQL(", ").join(
+            SQL("(%s, %s::numeric, %s::numeric, %s)", *row) for row in rows
+        )
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE goflow_cost_line c
+                   SET unit_cost = v.unit_cost,
+                       total_cost = v.total_cost,
+                       source = v.source,
+                       state = %(costed)s,
+                       missing_reason = NULL,
+                       resolved_by_id = %(uid)s,
+                       resolved_at = %(now)s,
+                       write_uid = %(uid)s,
+                       write_date = %(now)s
+                  FROM (VALUES %(values)s) AS v(id, unit_cost, total_cost, source),
+                       connectbooks_settlement s
+                 WHERE c.id = v.id
+                   AND s.id = c.settlement_id
+                   AND s.state = %(draft)s
+                   AND c.state = %(missing)s
+                RETURNING c.id
+                """,
+                uid=self.env.uid,
+                now=now,
+                values=values,
+                costed=STATE_COSTED,
+                missing=STATE_MISSING,
+                draft=SETTLEMENT_DRAFT,
+            )
+        )
+        written = [row[0] for row in self.env.cr.fetchall()]
+        self._written_by_sql(
+            self.browse(written).settlement_id,
+            [
+                "unit_cost",
+                "total_cost",
+                "source",
+                "state",
+                "missing_reason",
+                "resolved_by_id",
+                "resolved_at",
+                "write_uid",
+                "write_date",
+            ],
+        )
+        return written
+
+    @api.model
+    def _cogs_rows(self, settlement, changed_only=False):
+        """The cost lines a COGS entry (or, ``changed_only``, a true-up)
+        books, by SKU.
+
+        :return: ``[(id, sku, product id, sign, quantity, total cost, posted
+            total, unit cost)]``
+        """
+        self.flush_model()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT id, sku, product_id, sign, quantity, total_cost,
+                       posted_total, unit_cost
+                  FROM goflow_cost_line
+                 WHERE settlement_id = %s %s
+                 ORDER BY sku, id
+                """,
+                settlement.id,
+                SQL("AND total_cost != posted_total") if changed_only else SQL(),
+            )
+        )
+        return self.env.cr.fetchall()
+
+    @api.model
+    def _link_cogs_items(self, settlement, rows):
+        """Point cost lines at the COGS journal item that carries them and
+        record what was booked for them (the base of later true-ups).
+
+        :param rows: ``[(cost line id, journal item id)]``
+        """
+        if not rows:
+            return
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE goflow_cost_line c
+                   SET cogs_move_line_id = v.item, posted_total = c.total_cost
+                  FROM (VALUES %s) AS v(id, item)
+                 WHERE c.id = v.id
+                """,
+                SQL(", ").join(SQL("(%s, %s)", *row) for row in rows),
+            )
+        )
+        self._written_by_sql(settlement, ["cogs_move_line_id", "posted_total"])
+
+    @api.model
+    def _link_trueup_items(self, settlement, rows):
+        """Link cost lines to the COGS items of their true-up.
+
+        :param rows: ``[(cost line id, journal item id)]``
+        """
+        if not rows:
+            return
+        self.env.cr.execute(
+            SQL(
+                "INSERT INTO goflow_cost_line_trueup_rel (cost_line_id, move_line_id) "
+                "VALUES %s ON CONFLICT DO NOTHING",
+                SQL(", ").join(SQL("(%s, %s)", *row) for row in rows),
+            )
+        )
+        self._written_by_sql(settlement, ["trueup_move_line_ids"])
+
+    def _mark_booked(self, settlement):
+        """What these lines cost now is what the books hold for them."""
+        self.env.cr.execute(
+            SQL(
+                "UPDATE goflow_cost_line SET posted_total = total_cost "
+                "WHERE id = ANY(%s)",
+                self.ids,
+            )
+        )
+        self._written_by_sql(settlement, ["posted_total"])
+
+    @api.model
+    def _unlink_from_entries(self, settlement):
+        """``settlement``'s entries are cancelled: no line is booked any more,
+        and the estimates that stood in for the posting are missing again."""
+        self.flush_model()
+        cr = self.env.cr
+        cr.execute(
+            SQL(
+                """
+                UPDATE goflow_cost_line
+                   SET cogs_move_line_id = NULL, posted_total = 0
+                 WHERE settlement_id = %s
+                """,
+                settlement.id,
+            )
+        )
+        cr.execute(
+            SQL(
+                """
+                UPDATE goflow_cost_line
+                   SET state = %s, source = NULL, unit_cost = NULL,
+                       total_cost = 0
+                 WHERE settlement_id = %s AND source = %s
+                """,
+                STATE_MISSING,
+                settlement.id,
+                SOURCE_ESTIMATE,
+            )
+        )
+        self._written_by_sql(
+            settlement,
+            [
+                "cogs_move_line_id",
+                "posted_total",
+                "state",
+                "source",
+                "unit_cost",
+                "total_cost",
+            ],
+        )
+
+    # -- bulk reads (SQL) for the other models ----------------------------------
+
+    @api.model
+    def _known_costs(self, skus, company_ids, since):
+        """Costs known in Odoo for the pre-fill's average, summed exactly.
+
+        :return: ``[(company id, currency id, SKU, Σ quantity,
+            Σ quantity × unit cost, count)]``
+        """
         self.flush_model()
         self.env["connectbooks.settlement"].flush_model(["company_id", "currency_id"])
         self.env.cr.execute(
@@ -231,57 +596,115 @@ class GoflowCostLine(models.Model):
                   JOIN connectbooks_settlement s ON s.id = c.settlement_id
                  WHERE c.sku = ANY(%s)
                    AND s.company_id = ANY(%s)
-                   AND c.state = 'costed'
+                   AND c.state = %s
                    AND c.source IN %s
                    AND c.unit_cost > 0
                    AND c.posted_date >= %s
                  GROUP BY s.company_id, s.currency_id, c.sku
                 """,
                 skus,
-                self.company_id.ids,
+                company_ids,
+                STATE_COSTED,
                 AVERAGE_SOURCES,
                 since,
             )
         )
-        return [
-            ((company_id, currency_id, sku), quantity, value / quantity, count)
-            for company_id, currency_id, sku, quantity, value, count in (
-                self.env.cr.fetchall()
+        return self.env.cr.fetchall()
+
+    @api.model
+    def _count_by_move(self, move_ids):
+        """Cost lines carried by each entry, through their COGS item or a
+        true-up item: ``{move id: count}``."""
+        self.flush_model(["cogs_move_line_id"])
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT aml.move_id, COUNT(DISTINCT link.cost_line_id)
+                  FROM (
+                        SELECT id AS cost_line_id, cogs_move_line_id AS item
+                          FROM goflow_cost_line
+                         WHERE cogs_move_line_id IS NOT NULL
+                        UNION ALL
+                        SELECT cost_line_id, move_line_id
+                          FROM goflow_cost_line_trueup_rel
+                       ) link
+                  JOIN account_move_line aml ON aml.id = link.item
+                 WHERE aml.move_id = ANY(%s)
+                 GROUP BY aml.move_id
+                """,
+                move_ids,
             )
-            if quantity
-        ]
+        )
+        return dict(self.env.cr.fetchall())
 
-    def _goflow_product_costs(self):
-        """Goflow's (average, default) cost per pre-fill key, one batched call
-        per connection. A connection that fails (or has no token) costs only
-        the Goflow part of the pre-fill, never the caller.
+    @api.model
+    def _workbook_summary(self, settlement):
+        """``(ids of the products the lines point to, Σ booked)``."""
+        self.flush_model()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT ARRAY_AGG(DISTINCT product_id)
+                           FILTER (WHERE product_id IS NOT NULL),
+                       COALESCE(SUM(posted_total), 0)
+                  FROM goflow_cost_line
+                 WHERE settlement_id = %s
+                """,
+                settlement.id,
+            )
+        )
+        product_ids, booked = self.env.cr.fetchone()
+        return product_ids or [], booked
 
-        :return: ``({key: (average, default)}, [(connection, error text)])``
+    @api.model
+    def _workbook_rows(self, settlement, batch_size):
+        """The workbook's rows of ``settlement``, streamed ``batch_size`` at a
+        time: ``(posted date, kind, order, adjustment, SKU, product id,
+        signed quantity, unit cost, total, source, state, synced at)``."""
+        self.flush_model()
+        cr = self.env.cr
+        cr.execute(
+            SQL(
+                """
+                SELECT posted_date, kind, order_ref, adjustment_ref, sku,
+                       product_id, quantity * sign, unit_cost, total_cost,
+                       source, state, synced_at
+                  FROM goflow_cost_line
+                 WHERE settlement_id = %s
+                 ORDER BY posted_date, order_ref, sku, id
+                """,
+                settlement.id,
+            )
+        )
+        while True:
+            rows = cr.fetchmany(batch_size)
+            if not rows:
+                return
+            yield from rows
+
+    @api.model
+    def _pnl_query(self, bucket):
+        """The cost lines' part of the P&L view: one row per line, shaped
+        like the settlement lines' part (see ``connectbooks.settlement.pnl``).
+
+        :param bucket: the P&L bucket the costs go in
         """
-        result = {}
-        problems = []
-        by_connection = self.grouped(lambda line: line.store_id.goflow_connection_id)
-        for connection in sorted(by_connection, key=lambda c: c.id):
-            if not connection:
-                continue
-            lines = by_connection[connection]
-            skus = sorted({sku for sku in lines.mapped("sku") if sku})
-            if not skus:
-                continue
-            try:
-                with connection._goflow_client() as client:
-                    costs = client.fetch_product_costs(skus)
-            except (GoflowError, UserError) as error:
-                _logger.info(
-                    "Goflow product costs unavailable for connection %s: %s",
-                    connection.id,
-                    error,
-                )
-                problems.append((connection, str(error)))
-                continue
-            for line in lines:
-                cost = costs.get(line.sku)
-                key = line._goflow_prefill_key()
-                if cost is not None and key not in result:
-                    result[key] = (cost.average_cost, cost.default_cost)
-        return result, problems
+        return SQL(
+            """
+            SELECT c.settlement_id,
+                   c.kind,
+                   COALESCE(c.order_ref, ''),
+                   COALESCE(c.sku, ''),
+                   NULL,
+                   c.id,
+                   c.posted_date,
+                   c.product_id,
+                   (c.quantity * c.sign)::float8,
+                   c.total_cost::float8,
+                   %s,
+                   c.state = %s
+              FROM goflow_cost_line c
+            """,
+            bucket,
+            STATE_MISSING,
+        )

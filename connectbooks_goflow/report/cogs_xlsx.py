@@ -2,7 +2,6 @@ import logging
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from odoo import models
-from odoo.tools import SQL
 
 from ..core.cogs_workbook import WORKBOOK_OPTIONS, write_workbook
 
@@ -14,7 +13,7 @@ FETCH_BATCH_ROWS = 20_000
 
 
 class CogsXlsx(models.AbstractModel):
-    """Print → COGS (Excel) of one or many settlements (DESIGN §8).
+    """Print → COGS (Excel) of one or many settlements (docs/architecture.md, "Layers").
 
     Reads each settlement with two SQL queries (its cost lines, streamed;
     its products and booked COGS) after checking the user may read it, and
@@ -68,22 +67,10 @@ class CogsXlsx(models.AbstractModel):
             }
 
     def _cogs_products_and_booked(self, settlement):
-        self.env.cr.execute(
-            SQL(
-                """
-                SELECT ARRAY_AGG(DISTINCT product_id)
-                           FILTER (WHERE product_id IS NOT NULL),
-                       COALESCE(SUM(posted_total), 0)
-                  FROM goflow_cost_line
-                 WHERE settlement_id = %s
-                """,
-                settlement.id,
-            )
-        )
-        product_ids, booked = self.env.cr.fetchone()
+        product_ids, booked = self.env["goflow.cost.line"]._workbook_summary(settlement)
         # Names of the products the settlement's own cost lines point to; the
         # user reads the settlement, so its product names are not a secret.
-        products = self.env["product.product"].sudo().browse(product_ids or [])
+        products = self.env["product.product"].sudo().browse(product_ids)
         names = {
             product.id: product.display_name
             for product in products.with_context(active_test=False)
@@ -92,25 +79,7 @@ class CogsXlsx(models.AbstractModel):
 
     def _cogs_lines(self, settlement):
         """The settlement's cost lines in ``LINE_FIELDS`` order, streamed."""
-        cr = self.env.cr
-        cr.execute(
-            SQL(
-                """
-                SELECT posted_date, kind, order_ref, adjustment_ref, sku,
-                       product_id, quantity * sign, unit_cost, total_cost,
-                       source, state, synced_at
-                  FROM goflow_cost_line
-                 WHERE settlement_id = %s
-                 ORDER BY posted_date, order_ref, sku, id
-                """,
-                settlement.id,
-            )
-        )
-        while True:
-            rows = cr.fetchmany(FETCH_BATCH_ROWS)
-            if not rows:
-                return
-            yield from rows
+        return self.env["goflow.cost.line"]._workbook_rows(settlement, FETCH_BATCH_ROWS)
 
     def _cogs_tz(self):
         name = self.env.context.get("tz") or self.env.user.tz or "UTC"

@@ -6,7 +6,7 @@ from odoo.tests import tagged
 from odoo.tools import mute_logger
 from odoo.tools.misc import file_open
 
-from ..models.connectbooks_settlement import SYNC_LOCK_KEY
+from ..models.connectbooks_settlement_sync import SYNC_LOCK_KEY
 from .common import ConnectbooksCase
 from .sandbox import order, sandbox_module
 
@@ -253,7 +253,7 @@ class TestCostSync(GoflowSandboxCase):
         bad_store.goflow_connection_id.sudo().api_token = "wrong-token-987654"
         bad = self._import(store=bad_store)
         with mute_logger(
-            "odoo.addons.connectbooks_goflow.models.connectbooks_settlement"
+            "odoo.addons.connectbooks_goflow.models.connectbooks_settlement_sync"
         ):
             self.env["connectbooks.settlement"]._cron_sync_goflow()
         self.assertEqual(good.cost_status, "missing", msg="the good one synced")

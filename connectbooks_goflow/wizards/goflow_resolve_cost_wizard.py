@@ -4,7 +4,7 @@ from markupsafe import Markup
 
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import SQL, formatLang
+from odoo.tools import formatLang
 
 from ..core.costing import (
     BASIS_GOFLOW_AVERAGE,
@@ -14,11 +14,14 @@ from ..core.costing import (
     RESOLVE_NEGATIVE,
     RESOLVE_SET,
     RESOLVE_ZERO,
-    line_total,
     resolve_decision,
-    to_decimal,
 )
-from ..models.goflow_cost_line import MISSING_REASONS
+from ..core.vocabulary import (
+    MISSING_REASONS,
+    SETTLEMENT_DRAFT,
+    SOURCE_MANUAL,
+    STATE_MISSING,
+)
 
 # Lines named in a refusal, SKUs listed in a chatter message.
 SAMPLE_SIZE = 10
@@ -29,9 +32,9 @@ class GoflowResolveCostWizard(models.TransientModel):
     or any selection across settlements and stores (Missing Costs list).
 
     The lines are pre-filled in :meth:`default_get` with the current average
-    of DESIGN §4.3; the wizard is created on the server and opened on its
-    record (see :meth:`_action_open`) so that thousands of lines load a page
-    at a time.
+    (docs/architecture.md, "Costing rules"); the wizard is created on the
+    server and opened on its record (see :meth:`_action_open`) so that
+    thousands of lines load a page at a time.
     """
 
     _name = "goflow.resolve.cost.wizard"
@@ -98,7 +101,7 @@ class GoflowResolveCostWizard(models.TransientModel):
         self.ensure_one()
         cost_lines = self.line_ids.cost_line_id
         settlements = cost_lines.settlement_id.filtered(
-            lambda s: s.state == "draft" and s.store_id.goflow_connection_id
+            lambda s: s.state == SETTLEMENT_DRAFT and s.store_id.goflow_connection_id
         )
         if not settlements:
             raise UserError(
@@ -111,7 +114,9 @@ class GoflowResolveCostWizard(models.TransientModel):
         overrides = self._typed_values()
         settlements._sync_goflow(raise_errors=True)
         remaining = cost_lines.filtered(
-            lambda c: c.state == "missing" and c.settlement_id.state == "draft"
+            lambda c: (
+                c.state == STATE_MISSING and c.settlement_id.state == SETTLEMENT_DRAFT
+            )
         )
         if not remaining:
             return {
@@ -180,8 +185,8 @@ class GoflowResolveCostWizard(models.TransientModel):
         lines = self.env["goflow.cost.line"].search(
             [
                 *domain,
-                ("state", "=", "missing"),
-                ("settlement_id.state", "=", "draft"),
+                ("state", "=", STATE_MISSING),
+                ("settlement_id.state", "=", SETTLEMENT_DRAFT),
             ],
             order="sku, settlement_id, posted_date, order_ref, id",
         )
@@ -394,8 +399,8 @@ class GoflowResolveCostWizard(models.TransientModel):
         return ", ".join(names)
 
     def _write_costs(self, plan):
-        """One UPDATE for all lines; a line that got a cost meanwhile (a
-        sync, another person) or whose settlement was posted is left alone.
+        """Write the plan in one statement (see
+        :meth:`goflow.cost.line._write_resolved`).
 
         :return: ids of the cost lines written
         """
@@ -404,67 +409,14 @@ class GoflowResolveCostWizard(models.TransientModel):
         CostLine = self.env["goflow.cost.line"]
         cost_lines = CostLine.browse(list(plan))
         cost_lines.check_access("write")
-        CostLine.flush_model()
-        self.env["connectbooks.settlement"].flush_model(["state"])
         rows = []
         for line in cost_lines:
             unit_cost, source = plan[line.id]
-            decimals = line.currency_id.decimal_places
-            total = line.sign * line_total(
-                to_decimal(line.quantity), unit_cost, decimals
+            total = CostLine._rounded_total(
+                line.currency_id, line.quantity, unit_cost, line.sign
             )
-            rows.append(
-                SQL(
-                    "(%s, %s::numeric, %s::numeric, %s)",
-                    line.id,
-                    unit_cost,
-                    total,
-                    source,
-                )
-            )
-        now = fields.Datetime.now()
-        self.env.cr.execute(
-            SQL(
-                """
-                UPDATE goflow_cost_line c
-                   SET unit_cost = v.unit_cost,
-                       total_cost = v.total_cost,
-                       source = v.source,
-                       state = 'costed',
-                       missing_reason = NULL,
-                       resolved_by_id = %(uid)s,
-                       resolved_at = %(now)s,
-                       write_uid = %(uid)s,
-                       write_date = %(now)s
-                  FROM (VALUES %(values)s) AS v(id, unit_cost, total_cost, source),
-                       connectbooks_settlement s
-                 WHERE c.id = v.id
-                   AND s.id = c.settlement_id
-                   AND s.state = 'draft'
-                   AND c.state = 'missing'
-                RETURNING c.id
-                """,
-                uid=self.env.uid,
-                now=now,
-                values=SQL(", ").join(rows),
-            )
-        )
-        written = [row[0] for row in self.env.cr.fetchall()]
-        fnames = [
-            "unit_cost",
-            "total_cost",
-            "source",
-            "state",
-            "missing_reason",
-            "resolved_by_id",
-            "resolved_at",
-            "write_uid",
-            "write_date",
-        ]
-        # The totals were written by the same SQL: invalidate and recompute
-        # only the settlements' status, not each line's total again.
-        CostLine.browse(written).settlement_id._cost_lines_written_by_sql(fnames)
-        return written
+            rows.append((line.id, unit_cost, total, source))
+        return CostLine._write_resolved(rows)
 
     def _post_resolve_messages(self, plan, written, settlements):
         """One chatter message per settlement: what was resolved, how."""
@@ -482,7 +434,9 @@ class GoflowResolveCostWizard(models.TransientModel):
         for settlement in settlements:
             skus = per_settlement.get(settlement, {})
             count = sum(skus.values())
-            typed = sum(n for (_s, _c, source), n in skus.items() if source == "manual")
+            typed = sum(
+                n for (_s, _c, source), n in skus.items() if source == SOURCE_MANUAL
+            )
             body = Markup("<p>%s</p>") % self.env._(
                 "Missing costs resolved: %(count)s line(s), %(typed)s typed and "
                 "%(accepted)s at the pre-filled current average. Still missing: "
@@ -500,7 +454,7 @@ class GoflowResolveCostWizard(models.TransientModel):
                     lines=n,
                     cost=formatLang(self.env, float(cost), digits=4),
                     how=self.env._("typed")
-                    if source == "manual"
+                    if source == SOURCE_MANUAL
                     else self.env._("current average"),
                 )
                 for (sku, cost, source), n in sorted(skus.items())[:SAMPLE_SIZE]

@@ -1,0 +1,391 @@
+import dataclasses
+import logging
+from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from markupsafe import Markup
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import SQL
+
+from ..core.cost_sync import (
+    UNIT_COST_QUANTUM,
+    LineState,
+    aggregate_costs,
+    order_numbers_to_ask,
+    plan_sync,
+)
+from ..core.costing import ACTION_MISSING, ACTION_TRUEUP
+from ..core.goflow_client import GoflowError
+from ..core.vocabulary import (
+    COST_MISSING,
+    COST_NOT_SYNCED,
+    SETTLEMENT_DRAFT,
+    SETTLEMENT_POSTED,
+    SOURCE_GOFLOW,
+    STATE_COSTED,
+    STATE_MISSING,
+)
+
+_logger = logging.getLogger(__name__)
+
+# pg_advisory_xact_lock(key, company id): one Goflow sync per company at once.
+SYNC_LOCK_KEY = 0x60F10
+# The cron takes this many settlements per batch (a batch is one transaction).
+CRON_BATCH_SIZE = 10
+# A settlement tried less than this long ago is not taken again by the cron.
+CRON_RETRY_AFTER = timedelta(minutes=30)
+# Cost lines named in the chatter message of a sync.
+MESSAGE_SAMPLE = 5
+
+
+class ConnectbooksSettlement(models.Model):
+    """Asking Goflow for the costs of a settlement: the button, the hourly
+    scheduled action and what a sync writes (docs/architecture.md, "The
+    Goflow sync")."""
+
+    _inherit = "connectbooks.settlement"
+
+    def action_sync_goflow(self):
+        """Button and list action: sync now, errors shown to the user."""
+        self.check_access("write")
+        summary = self._sync_goflow(raise_errors=True)
+        if len(self) == 1:
+            return True
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": _("Goflow"),
+                "message": summary,
+                "type": "success",
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
+
+    @api.model
+    def _cron_sync_goflow(self, batch_size=CRON_BATCH_SIZE):
+        """Hourly: settlements not synced yet or with missing costs (and those
+        posted with estimates), oldest first, a batch per call."""
+        domain = self._cron_sync_domain()
+        settlements = self.search(
+            domain, order="deposit_date asc, id asc", limit=batch_size
+        )
+        remaining = self.search_count(domain) - len(settlements)
+        settlements._sync_goflow(raise_errors=False)
+        self.env["ir.cron"]._notify_progress(
+            done=len(settlements), remaining=max(remaining, 0)
+        )
+
+    @api.model
+    def _cron_sync_domain(self):
+        retry_before = fields.Datetime.now() - CRON_RETRY_AFTER
+        return [
+            ("store_id.goflow_connection_id", "!=", False),
+            "|",
+            ("last_sync_attempt_at", "=", False),
+            ("last_sync_attempt_at", "<", retry_before),
+            "|",
+            "&",
+            ("state", "=", SETTLEMENT_DRAFT),
+            ("cost_status", "in", (COST_NOT_SYNCED, COST_MISSING)),
+            "&",
+            ("state", "=", SETTLEMENT_POSTED),
+            ("posted_with_estimates", "=", True),
+        ]
+
+    def _sync_goflow(self, raise_errors):
+        """Sync each settlement's costs with Goflow, one company at a time.
+
+        :param raise_errors: raise the first failure (button), or log it, post
+            it on the settlement's chatter and go on with the next (cron)
+        :return: a one-line summary
+        """
+        done = failed = busy = 0
+        for company, settlements in self.grouped("company_id").items():
+            if not self._sync_lock(company):
+                message = _(
+                    "A Goflow sync of company %(company)s is already running; "
+                    "try again in a minute.",
+                    company=company.name,
+                )
+                if raise_errors:
+                    raise UserError(message)
+                _logger.info("Goflow sync of company %s skipped: busy", company.id)
+                busy += len(settlements)
+                # tried: the next cron batch takes other settlements
+                settlements.write({"last_sync_attempt_at": fields.Datetime.now()})
+                continue
+            for settlement in settlements:
+                if raise_errors:
+                    settlement._sync_goflow_or_raise()
+                    done += 1
+                elif settlement._sync_goflow_or_log():
+                    done += 1
+                else:
+                    failed += 1
+        return _(
+            "%(done)s settlement(s) synced, %(failed)s failed, %(busy)s skipped.",
+            done=done,
+            failed=failed,
+            busy=busy,
+        )
+
+    def _sync_goflow_or_raise(self):
+        """Sync, a Goflow failure shown to the user as what it is."""
+        try:
+            self._sync_goflow_one()
+        except GoflowError as error:
+            raise UserError(
+                _(
+                    "Goflow sync of settlement %(ref)s failed: %(error)s",
+                    ref=self.settlement_ref,
+                    error=error,
+                )
+            ) from error
+
+    def _sync_goflow_or_log(self):
+        """Sync in a savepoint; a failure is logged and posted on the
+        settlement, and the next settlement goes on.
+
+        :return: whether the sync succeeded
+        """
+        try:
+            with self.env.cr.savepoint():
+                self._sync_goflow_one()
+            return True
+        except (GoflowError, UserError) as error:
+            self._sync_goflow_failed(error)
+        except Exception as error:  # one settlement's bug must not stop the
+            # others nor starve the queue
+            _logger.exception("Goflow sync of settlement %s crashed", self.id)
+            self._sync_goflow_failed(
+                _(
+                    "Unexpected error (%(error)s); see the server log.",
+                    error=type(error).__name__,
+                )
+            )
+        return False
+
+    def _sync_lock(self, company):
+        self.env.cr.execute(
+            SQL("SELECT pg_try_advisory_xact_lock(%s, %s)", SYNC_LOCK_KEY, company.id)
+        )
+        return self.env.cr.fetchone()[0]
+
+    def _sync_goflow_failed(self, error):
+        self.ensure_one()
+        _logger.warning(
+            "Goflow sync of settlement %s (id %s) failed: %s",
+            self.settlement_ref,
+            self.id,
+            error,
+        )
+        message = str(error)
+        self.write(
+            {
+                "last_sync_attempt_at": fields.Datetime.now(),
+                "last_sync_error": message[:500],
+            }
+        )
+        self.message_post(
+            body=Markup("<p>%s</p><p>%s</p>")
+            % (_("The Goflow sync failed; it will be tried again."), message)
+        )
+
+    def _sync_goflow_one(self, fetch=None):
+        """Ask Goflow for this settlement's order costs and apply them.
+
+        :param fetch: callable ``(order numbers) -> iterable of
+            OrderCostLine``; by default the store's Goflow connection
+            (:meth:`_fetch_goflow_costs`). The demo data passes the sandbox's
+            own data file here.
+        """
+        self.ensure_one()
+        states, quantities = self._sync_line_states()
+        numbers = order_numbers_to_ask(states)
+        order_lines = []
+        if numbers:
+            order_lines = (fetch or self._fetch_goflow_costs)(numbers)
+        costs, found = aggregate_costs(self._in_settlement_currency(order_lines))
+        del order_lines
+        updates = plan_sync(states, costs, found)
+        del states, costs
+        now = fields.Datetime.now()
+        self.env["goflow.cost.line"]._write_sync_results(
+            self, self._sync_result_rows(updates, quantities), now
+        )
+        self.write(
+            {"last_sync_at": now, "last_sync_attempt_at": now, "last_sync_error": False}
+        )
+        self._post_sync_message(updates, len(numbers))
+        trueups = any(u.action == ACTION_TRUEUP for u in updates)
+        if trueups and self.state == SETTLEMENT_POSTED:
+            self._goflow_post_trueups()
+        self._refresh_estimate_flag()
+
+    def _fetch_goflow_costs(self, numbers):
+        """Goflow's cost lines of these order numbers, through the store's
+        connection; the client is closed on every path.
+
+        :return: list of ``OrderCostLine``
+        :raise UserError: the store has no Goflow connection
+        """
+        store = self.store_id
+        connection = store.goflow_connection_id
+        if not connection:
+            raise UserError(
+                _(
+                    "Store %(store)s has no Goflow connection; set one on the store.",
+                    store=store.name,
+                )
+            )
+        store_ids = store._goflow_store_id_list() or None
+        with connection._goflow_client() as client:
+            return list(client.fetch_order_costs(numbers, store_ids=store_ids))
+
+    def _in_settlement_currency(self, order_lines):
+        """Goflow's costs converted to the settlement's currency (at the
+        deposit date), so a USD cost never lands on a CAD settlement as CAD.
+
+        :raise UserError: Goflow reports a currency Odoo does not know
+        """
+        target = self.currency_id
+        codes = {
+            line.currency
+            for line in order_lines
+            if line.unit_cost is not None and line.currency
+        } - {target.name}
+        if not codes:
+            return order_lines
+        rates = self._goflow_rates(codes)
+        return [
+            dataclasses.replace(
+                line,
+                unit_cost=(line.unit_cost * rates[line.currency]).quantize(
+                    UNIT_COST_QUANTUM, ROUND_HALF_UP
+                ),
+                currency=target.name,
+            )
+            if line.unit_cost is not None and line.currency in rates
+            else line
+            for line in order_lines
+        ]
+
+    def _goflow_rates(self, codes):
+        """``{currency code: Decimal rate to the settlement's currency}`` at
+        the deposit date.
+
+        :raise UserError: a code Odoo does not know
+        """
+        currencies = {
+            currency.name: currency
+            for currency in self.env["res.currency"]
+            .with_context(active_test=False)
+            .search([("name", "in", sorted(codes))])
+        }
+        unknown = codes - currencies.keys()
+        if unknown:
+            raise UserError(
+                _(
+                    "Goflow reports costs in %(codes)s, which Odoo does not know; "
+                    "add the currency under Accounting > Configuration > "
+                    "Currencies.",
+                    codes=", ".join(sorted(unknown)),
+                )
+            )
+        date = self.deposit_date or fields.Date.context_today(self)
+        target = self.currency_id
+        return {
+            code: Decimal(
+                str(currency._convert(1.0, target, self.company_id, date, round=False))
+            )
+            for code, currency in currencies.items()
+        }
+
+    def _sync_line_states(self):
+        """The cost lines a sync may change (not those set by a person).
+
+        :return: ([LineState], {line id: (quantity, sign)})
+        """
+        posted = self.state == SETTLEMENT_POSTED
+        quantities = {}
+        states = []
+        for row in self.env["goflow.cost.line"]._sync_rows(self):
+            line_id, kind, order_ref, sku, state, source, unit, reason, qty, sign = row
+            quantities[line_id] = (qty, sign)
+            states.append(
+                LineState(
+                    line_id=line_id,
+                    kind=kind,
+                    order_ref=order_ref,
+                    sku=sku,
+                    state=state,
+                    source=source,
+                    unit_cost=Decimal(unit) if unit else None,
+                    posted=posted,
+                    missing_reason=reason,
+                )
+            )
+        return states, quantities
+
+    def _sync_result_rows(self, updates, quantities):
+        """The rows :meth:`goflow.cost.line._write_sync_results` writes:
+        ``(id, unit cost, total cost, state, source, missing reason, Goflow
+        order ids)`` as text, "" for NULL.
+
+        :param quantities: {line id: (quantity, sign)}
+        """
+        currency = self.currency_id
+        rounded_total = self.env["goflow.cost.line"]._rounded_total
+        rows = []
+        for update in updates:
+            goflow_ref = update.goflow_ref or ""
+            if update.action == ACTION_MISSING:
+                row = (STATE_MISSING, "", update.missing_reason or "")
+                rows.append((str(update.line_id), "", "0", *row, goflow_ref))
+                continue
+            quantity, sign = quantities[update.line_id]
+            total = rounded_total(currency, quantity, update.unit_cost, sign)
+            rows.append(
+                (
+                    str(update.line_id),
+                    str(update.unit_cost),
+                    repr(total),
+                    STATE_COSTED,
+                    SOURCE_GOFLOW,
+                    "",
+                    goflow_ref,
+                )
+            )
+        return rows
+
+    def _post_sync_message(self, updates, asked):
+        costed = sum(
+            1 for u in updates if u.action not in (ACTION_MISSING, ACTION_TRUEUP)
+        )
+        trueups = sum(1 for u in updates if u.action == ACTION_TRUEUP)
+        self.flush_recordset()
+        CostLine = self.env["goflow.cost.line"]
+        domain = [("settlement_id", "=", self.id), ("state", "=", STATE_MISSING)]
+        missing_count = CostLine.search_count(domain)
+        body = _(
+            "Goflow sync: %(asked)s order(s) asked, %(costed)s cost(s) set, "
+            "%(missing)s still missing.",
+            asked=asked,
+            costed=costed,
+            missing=missing_count,
+        )
+        if trueups:
+            body += " " + _(
+                "%(count)s posted cost(s) changed in Goflow (true-up).", count=trueups
+            )
+        if missing_count:
+            sample = self._cost_line_sample(
+                CostLine.search(domain, limit=MESSAGE_SAMPLE), MESSAGE_SAMPLE
+            )
+            body += " " + _("Missing: %(sample)s", sample=sample)
+            if missing_count > MESSAGE_SAMPLE:
+                body += " …"
+        self.message_post(body=body)

@@ -1,0 +1,115 @@
+import logging
+from datetime import timedelta
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+
+from ..core.costing import ODOO_AVERAGE_DAYS, prefill_costs
+from ..core.goflow_client import GoflowError
+
+_logger = logging.getLogger(__name__)
+
+# ir.config_parameter: days of known costs the Odoo average looks back.
+AVERAGE_WINDOW_PARAM = "connectbooks_goflow.average_window_days"
+
+
+class GoflowCostLine(models.Model):
+    """The pre-fill of a missing cost: the current average cost of its SKU
+    (docs/architecture.md, "Costing rules")."""
+
+    _inherit = "goflow.cost.line"
+
+    def _goflow_prefill(self):
+        """The current-average pre-fill of each line.
+
+        Goflow's current average of the SKU, else the quantity-weighted
+        average of the costs known in Odoo for it (same company and currency,
+        last N days, no estimates), else Goflow's default cost, else nothing.
+        One Goflow call per connection and one SQL query for all SKUs.
+
+        :return: {line id: (unit cost Decimal or None, basis code, basis text)}
+        """
+        prefills = self._goflow_prefill_by_key()[0]
+        return {line.id: prefills[line._goflow_prefill_key()][:3] for line in self}
+
+    def _goflow_prefill_key(self):
+        """Lines sharing this key share a pre-fill: the average never mixes
+        companies or currencies."""
+        self.ensure_one()
+        return (self.company_id.id, self.currency_id.id, self.sku or "")
+
+    def _goflow_prefill_by_key(self):
+        """The pre-fill per :meth:`_goflow_prefill_key` of these lines.
+
+        :return: ``(prefills, problems, window)``: ``{key: (unit cost or None,
+            basis code, basis text, number of Odoo costs averaged)}`` as
+            :func:`~..core.costing.prefill_costs` gives it; the Goflow
+            connections that could not be asked, as ``[(connection, error
+            text)]`` (their SKUs fall back to the Odoo average); the window of
+            the Odoo average in days
+        """
+        window = self._average_window_days()
+        keys = {line._goflow_prefill_key() for line in self}
+        goflow, problems = self._goflow_product_costs()
+        rows = self._odoo_cost_rows(window)
+        return prefill_costs(keys, goflow, rows, days=window), problems, window
+
+    @api.model
+    def _average_window_days(self):
+        value = self.env["ir.config_parameter"].sudo().get_param(AVERAGE_WINDOW_PARAM)
+        try:
+            days = int(value) if value else ODOO_AVERAGE_DAYS
+        except ValueError:
+            days = ODOO_AVERAGE_DAYS
+        return max(days, 1)
+
+    def _odoo_cost_rows(self, window):
+        """Costs known in Odoo for the SKUs of these lines, in one query:
+        ``[(key, quantity, unit cost, count)]``, one row per key with the
+        exact quantity-weighted unit cost (numeric sums); the pre-fill rule
+        itself is :func:`~..core.costing.prefill_costs`."""
+        skus = list({sku for sku in self.mapped("sku") if sku})
+        if not skus:
+            return []
+        since = fields.Date.context_today(self) - timedelta(days=window)
+        rows = self._known_costs(skus, self.company_id.ids, since)
+        return [
+            ((company_id, currency_id, sku), quantity, value / quantity, count)
+            for company_id, currency_id, sku, quantity, value, count in rows
+            if quantity
+        ]
+
+    def _goflow_product_costs(self):
+        """Goflow's (average, default) cost per pre-fill key, one batched call
+        per connection. A connection that fails (or has no token) costs only
+        the Goflow part of the pre-fill, never the caller.
+
+        :return: ``({key: (average, default)}, [(connection, error text)])``
+        """
+        result = {}
+        problems = []
+        by_connection = self.grouped(lambda line: line.store_id.goflow_connection_id)
+        for connection in sorted(by_connection, key=lambda c: c.id):
+            if not connection:
+                continue
+            lines = by_connection[connection]
+            skus = sorted({sku for sku in lines.mapped("sku") if sku})
+            if not skus:
+                continue
+            try:
+                with connection._goflow_client() as client:
+                    costs = client.fetch_product_costs(skus)
+            except (GoflowError, UserError) as error:
+                _logger.info(
+                    "Goflow product costs unavailable for connection %s: %s",
+                    connection.id,
+                    error,
+                )
+                problems.append((connection, str(error)))
+                continue
+            for line in lines:
+                cost = costs.get(line.sku)
+                key = line._goflow_prefill_key()
+                if cost is not None and key not in result:
+                    result[key] = (cost.average_cost, cost.default_cost)
+        return result, problems
