@@ -1,10 +1,12 @@
-import ipaddress
-from urllib.parse import urlsplit
-
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
-from ..core.goflow_client import GoflowClient, GoflowError
+from ..core.goflow_client import (
+    GoflowClient,
+    GoflowConfigError,
+    GoflowError,
+    goflow_base_url,
+)
 
 
 class GoflowConnection(models.Model):
@@ -23,7 +25,8 @@ class GoflowConnection(models.Model):
     subdomain = fields.Char(
         help="The subdomain of your Goflow account: the 'acme' in acme.goflow.com.",
     )
-    # Secrets: only administrators may read or write them (DESIGN §11).
+    # Secrets: only administrators may read or write them (docs/architecture.md,
+    # "Security").
     api_token = fields.Char(
         string="API Token",
         groups="base.group_system",
@@ -84,42 +87,27 @@ class GoflowConnection(models.Model):
 
     @api.constrains("subdomain", "base_url")
     def _check_endpoint(self):
+        """Refuse what the client would refuse, in the client's words."""
         for connection in self.sudo():
-            if not connection.subdomain and not connection.base_url:
+            try:
+                goflow_base_url(connection.subdomain, connection.base_url or None)
+            except GoflowConfigError as error:
                 raise ValidationError(
                     _(
-                        "Goflow connection %(name)s needs a subdomain.",
+                        "Goflow connection %(name)s: %(error)s",
                         name=connection.name,
+                        error=error,
                     )
-                )
-            if connection.base_url:
-                connection._check_base_url(connection.base_url)
-
-    @api.model
-    def _check_base_url(self, url):
-        parts = urlsplit(url)
-        if parts.scheme == "https":
-            return
-        host = parts.hostname or ""
-        loopback = host == "localhost"
-        if not loopback:
-            try:
-                loopback = ipaddress.ip_address(host).is_loopback
-            except ValueError:
-                loopback = False
-        if parts.scheme != "http" or not loopback:
-            raise ValidationError(
-                _(
-                    "The base URL %(url)s must use https; plain http is allowed "
-                    "only for a loopback host such as 127.0.0.1.",
-                    url=url,
-                )
-            )
+                ) from error
 
     def action_test_connection(self):
+        """Ask Goflow for its stores and record the answer on the connection
+        (which needs the right to write it)."""
         self.ensure_one()
+        self.check_access("write")
         try:
-            result = self._goflow_client().test_connection()
+            with self._goflow_client() as client:
+                result = client.test_connection()
         except GoflowError as error:
             message = str(error)
             self.sudo().write(

@@ -7,3 +7,4 @@ from . import test_cogs_report
 from . import test_resolve_wizard
 from . import test_settlement_pnl
 from . import test_ui_tours
+from . import test_rpc_guards

@@ -66,7 +66,9 @@ class TestSettlementModel(ConnectbooksCase):
         settlement = self._make_settlement(self.store_a, ref="DEL-1")
         with self.assertRaises(UserError, msg="state moves only through Post"):
             settlement.state = "posted"
-        settlement.with_context(connectbooks_posting=True).state = "posted"
+        with self.assertRaises(UserError, msg="no context key opens the guard"):
+            settlement.with_context(connectbooks_posting=True).state = "posted"
+        settlement._write_posting_fields({"state": "posted"})
         with self.assertRaises(UserError, msg="a posted settlement keeps its total"):
             settlement.total_amount = 1.0
         with self.assertRaises(UserError):
