@@ -1,7 +1,7 @@
 {
     "name": "ConnectBooks for Goflow",
     "summary": "Marketplace settlements, Goflow order costs and COGS entries",
-    "version": "18.0.1.1.0",
+    "version": "18.0.1.2.0",
     "category": "Accounting/Accounting",
     "website": "https://github.com/connectbooks/connectbooks_goflow",
     "author": "connectbooks_goflow developers",

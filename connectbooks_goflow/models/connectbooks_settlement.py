@@ -260,12 +260,6 @@ class ConnectbooksSettlement(models.Model):
                 )
         return super().write(vals)
 
-    def unlink(self):
-        ids = self.ids
-        result = super().unlink()
-        self.env["connectbooks.settlement.line"]._unlink_of_settlements(ids)
-        return result
-
     def _write_posting_fields(self, vals):
         """Write the fields only Post and Reset to Draft change (which
         :meth:`write` refuses to everyone): the caller has checked the

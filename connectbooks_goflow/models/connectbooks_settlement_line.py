@@ -1,5 +1,5 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from ..core.vocabulary import LINE_KINDS
@@ -27,24 +27,6 @@ IMPORT_COLUMNS = (
 )
 
 
-class _SettlementReference(fields.Many2one):
-    """A many2one kept without its database foreign key.
-
-    PostgreSQL checks a foreign key once per inserted row; on the line table,
-    a million rows a settlement, that check alone took 2.2 of the 12 seconds
-    of a 1,000,000-row import (bench/bench_settlement_import.py). The
-    reference stays whole without it: lines are written by the import in the
-    transaction that creates their settlement, an ORM create or write is
-    checked by ``_check_settlement_exists``, and ``connectbooks.settlement``
-    deletes its lines when it is deleted (the ``ondelete`` below says so).
-    Odoo itself keeps its largest child tables (messages, attachments)
-    without foreign keys.
-    """
-
-    def update_db_foreign_key(self, model, column):
-        return
-
-
 class ConnectbooksSettlementLine(models.Model):
     """One amount row of a settlement file, kept as imported (read-only).
 
@@ -60,7 +42,9 @@ class ConnectbooksSettlementLine(models.Model):
     # costs PostgreSQL two foreign key checks and two timestamps less.
     _log_access = False
 
-    settlement_id = _SettlementReference(
+    # A real foreign key: deleting a settlement deletes its lines in the
+    # database, and no line can point to a settlement that is not there.
+    settlement_id = fields.Many2one(
         "connectbooks.settlement", required=True, ondelete="cascade", index=True
     )
     # Not stored: a stored company would cost every imported row a foreign
@@ -104,17 +88,6 @@ class ConnectbooksSettlementLine(models.Model):
     marketplace_name = fields.Char(readonly=True)
     promotion_ref = fields.Char(string="Promotion ID", readonly=True)
 
-    @api.constrains("settlement_id")
-    def _check_settlement_exists(self):
-        gone = self.settlement_id - self.settlement_id.exists()
-        if gone:
-            raise ValidationError(
-                _(
-                    "Settlement %(ids)s does not exist.",
-                    ids=", ".join(map(str, gone.ids)),
-                )
-            )
-
     @api.depends("sku", "settlement_id.company_id")
     def _compute_product_id(self):
         by_company = self.grouped(lambda line: line.settlement_id.company_id)
@@ -142,6 +115,21 @@ class ConnectbooksSettlementLine(models.Model):
             negative = not negative
         skus = [code for code in products.mapped("default_code") if code]
         return [("sku", "not in" if negative else "in", skus)]
+
+    def write(self, vals):
+        raise UserError(
+            _(
+                "Settlement lines are kept as imported and cannot be changed; "
+                "reset the settlement to draft, delete it and import the file "
+                "again."
+            )
+        )
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_only_with_settlement(self):
+        raise UserError(
+            _("Settlement lines are deleted with their settlement, not one by one.")
+        )
 
     @api.model
     def _products_by_sku(self, company, skus=None):
@@ -212,20 +200,6 @@ class ConnectbooksSettlementLine(models.Model):
             )
 
         return values
-
-    @api.model
-    def _unlink_of_settlements(self, settlement_ids):
-        """Delete the lines of deleted settlements (the table has no foreign
-        key to cascade it, see :class:`_SettlementReference`)."""
-        self.flush_model()
-        self.env.cr.execute(
-            SQL(
-                "DELETE FROM connectbooks_settlement_line "
-                "WHERE settlement_id = ANY(%s)",
-                settlement_ids,
-            )
-        )
-        self.invalidate_model()
 
     @api.model
     def _amount_sums(self, settlement):

@@ -2,8 +2,11 @@ import base64
 import io
 from unittest.mock import patch
 
-from odoo.exceptions import AccessError, ValidationError
+from psycopg2 import IntegrityError
+
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
+from odoo.tools import mute_logger
 from odoo.tools.misc import file_open
 
 from ..core.costing import cost_keys
@@ -232,10 +235,19 @@ class TestSettlementImport(ConnectbooksCase):
         line_ids = settlement.line_ids.ids
         self.assertEqual(len(line_ids), 34)
         missing = settlement.browse(max(settlement.search([]).ids) + 1000)
-        with self.assertRaises(ValidationError):
+        with (
+            self.assertRaises(IntegrityError, msg="the foreign key holds"),
+            mute_logger("odoo.sql_db"),
+            self.env.cr.savepoint(),
+        ):
             Line.create({"settlement_id": missing.id, "kind": "fee"})
-        with self.assertRaises(ValidationError):
-            Line.browse(line_ids[0]).write({"settlement_id": missing.id})
+            Line.flush_model()
+        line = Line.browse(line_ids[0])
+        for user in (self.bookkeeper, self.manager, self.env.user):
+            with self.assertRaises(UserError, msg="lines are kept as imported"):
+                line.with_user(user).write({"amount": 1.0})
+            with self.assertRaises(UserError, msg="lines go with their settlement"):
+                line.with_user(user).sudo().unlink()
         settlement.unlink()
         self.assertFalse(Line.browse(line_ids).exists(), msg="deleted with it")
         self.env.cr.execute(
