@@ -89,3 +89,31 @@ class MappingIndex:
                 if rule_id is not None:
                     return rule_id
         return None
+
+
+# The Profit & Loss column each account role's amounts are shown in: the P&L
+# classifies an amount by the same mapping rule as the settlement entry, so
+# the two never disagree. Reserve amounts are balance sheet, not profit.
+PNL_SALES = "sales"
+PNL_PROMOTIONS = "promotions"
+PNL_FEES = "fees"
+PNL_REFUNDS = "refunds"
+PNL_OTHER = "other"
+PNL_TAX = "tax"
+PNL_COLUMN_OF_ROLE = {
+    "sales": PNL_SALES,
+    "shipping": PNL_SALES,
+    "refund": PNL_REFUNDS,
+    "promotion": PNL_PROMOTIONS,
+    "tax": PNL_TAX,
+    "selling_fee": PNL_FEES,
+    "fulfillment_fee": PNL_FEES,
+    "advertising": PNL_FEES,
+    "storage_fee": PNL_FEES,
+    "subscription": PNL_FEES,
+    "reimbursement": PNL_OTHER,
+    "reserve": None,
+    "other": PNL_OTHER,
+}
+# An amount no rule maps (posting refuses it until it is mapped).
+PNL_UNMAPPED = PNL_OTHER

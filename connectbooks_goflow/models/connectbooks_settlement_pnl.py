@@ -1,60 +1,75 @@
 from odoo import api, fields, models, tools
 from odoo.tools import SQL
 
+from ..core.mapping import (
+    PNL_COLUMN_OF_ROLE,
+    PNL_FEES,
+    PNL_OTHER,
+    PNL_PROMOTIONS,
+    PNL_REFUNDS,
+    PNL_SALES,
+    PNL_TAX,
+    PNL_UNMAPPED,
+)
 from ..core.vocabulary import LINE_KINDS, SETTLEMENT_STATES
 
-# Which P&L column a settlement amount goes to, from its kind, amount type and
-# description (lower-cased: Amazon's casing varies between reports),
-# first match wins:
-#   tax         amount type mentions tax (ItemWithheldTax...), or an ItemPrice /
-#               Promotion row whose description does (Tax, ShippingTax,
-#               MarketplaceFacilitatorTax...): collected for the state, not
-#               income, so it stays out of the profit;
-#   promotions  Promotion, Points;
-#   fees        fee rows (service, storage, subscription, advertising) and any
-#               amount type with "fee" (ItemFees, ShipmentFees, OrderFees...);
-#   refunds     ItemPrice of a refund (principal, shipping, goodwill...);
-#   sales       ItemPrice of an order (Principal, Shipping, GiftWrap...);
-#   other       the rest: FBA reimbursements and other adjustments, other
-#               transactions.
-# Reserve rows (held / released) are balance sheet and left out.
-# It follows the Amazon default mapping (data/connectbooks_amount_mapping_data)
-# without resolving each store's rules: a SQL rule keeps the view aggregating
-# a million rows in about a second. The three most frequent rows (ItemFees,
-# ItemWithheldTax, ItemPrice/Principal) are decided by exact comparisons
-# first, with the same outcome as the general rule, which lower-cases.
 # Bucket codes; sales..other (1-5) make the profit, then cost is taken off.
 BUCKET_COST, BUCKET_SALES, BUCKET_PROMOTIONS, BUCKET_FEES = 0, 1, 2, 3
 BUCKET_REFUNDS, BUCKET_OTHER, BUCKET_TAX = 4, 5, 6
-AMOUNT_BUCKET = SQL(
+BUCKET_OF_COLUMN = {
+    PNL_SALES: BUCKET_SALES,
+    PNL_PROMOTIONS: BUCKET_PROMOTIONS,
+    PNL_FEES: BUCKET_FEES,
+    PNL_REFUNDS: BUCKET_REFUNDS,
+    PNL_OTHER: BUCKET_OTHER,
+    PNL_TAX: BUCKET_TAX,
+}
+# A role whose amounts stay out of the P&L (the reserve).
+ROLE_LEFT_OUT = [role for role, column in PNL_COLUMN_OF_ROLE.items() if not column]
+
+
+def _bucket_of_role(role_sql):
+    """SQL: the bucket code of the account role ``role_sql`` (NULL: unmapped)."""
+    cases = SQL(" ").join(
+        SQL("WHEN %s THEN %s", role, SQL(str(BUCKET_OF_COLUMN[column])))
+        for role, column in PNL_COLUMN_OF_ROLE.items()
+        if column
+    )
+    return SQL(
+        "CASE %s %s ELSE %s END",
+        role_sql,
+        cases,
+        SQL(str(BUCKET_OF_COLUMN[PNL_UNMAPPED])),
+    )
+
+
+# The amount mapping rule of a settlement line, as connectbooks.amount.mapping
+# _mapping_index decides it (core/mapping.MappingIndex): the store's rules,
+# then the marketplace's; within each an exact description, then an exact
+# transaction type; values compared trimmed and lower-cased. Evaluated per
+# distinct (store, transaction type, amount type, description), not per row:
+# PostgreSQL memoizes the lateral lookup, so a million rows cost a hash probe
+# each.
+LINE_ROLE = SQL(
     """
-    CASE
-        WHEN l.amount_type = 'ItemFees' THEN %(fees)s
-        WHEN l.amount_type = 'ItemWithheldTax' THEN %(tax)s
-        WHEN l.amount_type = 'ItemPrice' AND l.amount_description = 'Principal'
-            THEN CASE l.kind WHEN 'order' THEN %(sales)s
-                             WHEN 'refund' THEN %(refunds)s
-                             WHEN 'fee' THEN %(fees)s
-                             ELSE %(other)s END
-        WHEN STRPOS(LOWER(l.amount_type), 'tax') > 0
-          OR (LOWER(l.amount_type) IN ('itemprice', 'promotion')
-              AND STRPOS(LOWER(l.amount_description), 'tax') > 0) THEN %(tax)s
-        WHEN LOWER(l.amount_type) IN ('promotion', 'points') THEN %(promotions)s
-        WHEN l.kind = 'fee' OR STRPOS(LOWER(l.amount_type), 'fee') > 0
-            THEN %(fees)s
-        WHEN l.kind = 'refund' AND LOWER(l.amount_type) = 'itemprice'
-            THEN %(refunds)s
-        WHEN l.kind = 'order' AND LOWER(l.amount_type) = 'itemprice'
-            THEN %(sales)s
-        ELSE %(other)s
-    END
-    """,
-    sales=SQL(str(BUCKET_SALES)),
-    promotions=SQL(str(BUCKET_PROMOTIONS)),
-    fees=SQL(str(BUCKET_FEES)),
-    refunds=SQL(str(BUCKET_REFUNDS)),
-    other=SQL(str(BUCKET_OTHER)),
-    tax=SQL(str(BUCKET_TAX)),
+    LEFT JOIN LATERAL (
+        SELECT m.role
+          FROM connectbooks_amount_mapping m
+         WHERE m.active
+           AND m.marketplace = st.marketplace
+           AND (m.store_id = st.id OR m.store_id IS NULL)
+           AND LOWER(BTRIM(m.amount_type)) = LOWER(BTRIM(l.amount_type))
+           AND COALESCE(LOWER(BTRIM(m.transaction_type)), '')
+               IN ('', LOWER(BTRIM(COALESCE(l.transaction_type, ''))))
+           AND COALESCE(LOWER(BTRIM(m.amount_description)), '')
+               IN ('', LOWER(BTRIM(COALESCE(l.amount_description, ''))))
+         ORDER BY m.store_id IS NULL,
+                  COALESCE(BTRIM(m.amount_description), '') = '',
+                  COALESCE(BTRIM(m.transaction_type), '') = '',
+                  m.id
+         LIMIT 1
+    ) r ON TRUE
+    """
 )
 
 
@@ -236,7 +251,11 @@ class ConnectbooksSettlementPnl(models.Model):
                                    %(bucket)s AS bucket,
                                    FALSE AS missing
                               FROM connectbooks_settlement_line l
-                             WHERE l.kind <> 'reserve'
+                              JOIN connectbooks_settlement ls
+                                ON ls.id = l.settlement_id
+                              JOIN connectbooks_store st ON st.id = ls.store_id
+                              %(line_role)s
+                             WHERE r.role IS NULL OR r.role NOT IN %(left_out)s
                             UNION ALL
                             %(cost_lines)s
                            ) u
@@ -244,7 +263,9 @@ class ConnectbooksSettlementPnl(models.Model):
                    ) g
               JOIN connectbooks_settlement s ON s.id = g.settlement_id
             """,
-            bucket=AMOUNT_BUCKET,
+            bucket=_bucket_of_role(SQL("r.role")),
+            line_role=LINE_ROLE,
+            left_out=tuple(ROLE_LEFT_OUT),
             cost_lines=self.env["goflow.cost.line"]._pnl_query(SQL(str(BUCKET_COST))),
             first=SQL(str(BUCKET_SALES)),
             last=SQL(str(BUCKET_OTHER)),

@@ -150,3 +150,49 @@ class TestSettlementPnl(GoflowSandboxCase):
         )
         with self.assertRaises(AccessError, msg="no accounting rights, no P&L"):
             self.Pnl.with_user(self.plain_user).search([])
+
+    def test_store_mapping_moves_amount_in_entry_and_pnl(self):
+        """A store's own rule decides the P&L column as it decides the
+        entry's account: the two never disagree."""
+        before = self._rows(kind="order", order_ref=ORDER_1, sku=BLUE)
+        self.assertAlmostEqual(before.fees, -12.66, msg="by default a fee")
+        self.assertAlmostEqual(before.other, 0.0)
+        self.env["connectbooks.amount.mapping"].create(
+            {
+                "marketplace": "amazon",
+                "store_id": self.store_a.id,
+                "amount_type": "ItemFees",
+                "amount_description": "FBAPerUnitFulfillmentFee",
+                "role": "other",
+            }
+        )
+        self.env.flush_all()
+        self.Pnl.invalidate_model()  # a view: the ORM cannot know it changed
+        after = self._rows(kind="order", order_ref=ORDER_1, sku=BLUE)
+        self.assertAlmostEqual(after.fees, -5.40, msg="the commission only")
+        self.assertAlmostEqual(after.other, -7.26, msg="the store's rule: other")
+        self.assertAlmostEqual(after.profit, before.profit, msg="moved, not lost")
+        other_pnl = sum(self._rows().mapped("other"))
+        entry = self.settlement._prepare_settlement_move_vals()
+        by_account = {}
+        for _command, _id, vals in entry["line_ids"]:
+            by_account[vals["account_id"]] = (
+                by_account.get(vals["account_id"], 0.0) + vals["balance"]
+            )
+        # the P&L's "other" column holds the roles other and reimbursement;
+        # an amount received is a credit (a negative balance) in the entry
+        other_accounts = (
+            self.store_a.account_other_id | self.store_a.account_reimbursement_id
+        ).ids
+        fee_account = self.store_a.account_fulfillment_fee_id.id
+        self.assertAlmostEqual(
+            -sum(by_account.get(account, 0.0) for account in other_accounts),
+            other_pnl,
+            places=2,
+            msg="the entry's other accounts hold what the P&L shows as other",
+        )
+        self.assertNotIn(
+            fee_account,
+            [a for a, amount in by_account.items() if round(amount, 2)],
+            msg="no FBA fee left on the fulfilment fee account",
+        )
