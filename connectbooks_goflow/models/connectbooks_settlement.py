@@ -1,4 +1,5 @@
 import logging
+from contextvars import ContextVar
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
@@ -33,6 +34,9 @@ POSTED_LOCKED_FIELDS = frozenset(
         "period_end",
     }
 )
+# Set only while _write_posting_fields writes: a flag no RPC caller can
+# reach (unlike the context, which JSON-RPC passes through untouched).
+_POSTING = ContextVar("connectbooks_settlement_posting", default=False)
 # How many problems a message lists before "and N more".
 GATE_SAMPLE = 10
 
@@ -244,7 +248,7 @@ class ConnectbooksSettlement(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
-        if POSTING_FIELDS & vals.keys():
+        if POSTING_FIELDS & vals.keys() and not _POSTING.get():
             raise UserError(
                 _("A settlement's status changes only through Post and Reset to Draft.")
             )
@@ -262,18 +266,19 @@ class ConnectbooksSettlement(models.Model):
 
     def _write_posting_fields(self, vals):
         """Write the fields only Post and Reset to Draft change (which
-        :meth:`write` refuses to everyone): the caller has checked the
-        user's right to post (see ``_check_manager``).
-
-        Calls the ``write`` of the models this one inherits from, past the
-        guard above; nothing a caller sends (the context included) reaches
-        this private method over RPC.
+        :meth:`write` refuses to everyone else): the caller has checked the
+        user's right to post (see ``_check_manager``). Private, so no RPC
+        caller reaches it, and what opens the guard is not in the context.
         """
         if not vals.keys() <= POSTING_FIELDS:
             raise ValueError(
                 f"Not posting fields: {sorted(vals.keys() - POSTING_FIELDS)}"
             )
-        return super(ConnectbooksSettlement, self.sudo()).write(vals)
+        token = _POSTING.set(True)
+        try:
+            return self.sudo().write(vals)
+        finally:
+            _POSTING.reset(token)
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_posted(self):

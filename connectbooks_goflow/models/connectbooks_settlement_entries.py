@@ -11,13 +11,15 @@ from ..core.vocabulary import SETTLEMENT_POSTED
 from .connectbooks_settlement import GATE_SAMPLE
 
 
+# One model, one file per concern (docs/architecture.md, "Layers"): the split
+# is deliberate, so the classes are not merged.
 class ConnectbooksSettlement(models.Model):
     """The journal entries of a settlement: the settlement entry (every
     amount mapped, the deposit to the clearing account), the COGS entry (per
     SKU, each item linked to its cost lines) and the true-ups of costs that
     change after posting (docs/architecture.md, "Journal entries")."""
 
-    _inherit = "connectbooks.settlement"
+    _inherit = "connectbooks.settlement"  # pylint: disable=consider-merging-classes-inherited
 
     def _create_entries(self):
         """Create and post the settlement entry and, when anything is

@@ -117,6 +117,8 @@ class ConnectbooksSettlementLine(models.Model):
         return [("sku", "not in" if negative else "in", skus)]
 
     def write(self, vals):
+        if not vals:
+            return super().write(vals)
         raise UserError(
             _(
                 "Settlement lines are kept as imported and cannot be changed; "

@@ -40,12 +40,14 @@ CRON_RETRY_AFTER = timedelta(minutes=30)
 MESSAGE_SAMPLE = 5
 
 
+# One model, one file per concern (docs/architecture.md, "Layers"): the split
+# is deliberate, so the classes are not merged.
 class ConnectbooksSettlement(models.Model):
     """Asking Goflow for the costs of a settlement: the button, the hourly
     scheduled action and what a sync writes (docs/architecture.md, "The
     Goflow sync")."""
 
-    _inherit = "connectbooks.settlement"
+    _inherit = "connectbooks.settlement"  # pylint: disable=consider-merging-classes-inherited
 
     def action_sync_goflow(self):
         """Button and list action: sync now, errors shown to the user."""
