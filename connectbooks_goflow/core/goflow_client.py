@@ -1,9 +1,10 @@
-"""Goflow REST API client: the add-on's one HTTP seam (DESIGN §6).
+"""Goflow REST API client.
 
-Only this module imports :mod:`requests`. It knows Goflow's envelope, paging,
-filters, throttling and errors, and turns every failure into a
-:class:`GoflowError` whose text a bookkeeper can act on. The API token never
-appears in an exception message, a log line or a ``repr``.
+It knows Goflow's envelope, paging, filters and errors; the add-on's one HTTP
+policy (:mod:`.http_policy`) sends its requests (rate limit, retries,
+timeouts), and every failure becomes a :class:`GoflowError` whose text a
+bookkeeper can act on. The API token never appears in an exception message,
+a log line or a ``repr``.
 
 The per-order cost field is not publicly documented: the assumption about its
 shape lives in :func:`order_cost_lines` alone (and :func:`product_cost` for
@@ -12,22 +13,20 @@ products), so that confirming the real field changes those two functions only.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
-import random
 import re
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
-from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 import requests
 
 from . import goflow_const as const
+from . import http_policy
 
 _logger = logging.getLogger(__name__)
 
@@ -40,38 +39,39 @@ _SUPPORT_HINT = (
 # -- Errors -----------------------------------------------------------------
 
 
-class GoflowError(Exception):
+class GoflowError(http_policy.ApiError):
     """Base of every Goflow failure; ``str(error)`` is a sentence to act on.
 
     :ivar status: the HTTP status when Goflow answered, else ``None``
     """
 
-    def __init__(self, message, *, status=None):
-        super().__init__(message)
-        self.status = status
 
-
-class GoflowConfigError(GoflowError, ValueError):
+class GoflowConfigError(GoflowError, http_policy.ConfigError):
     """The connection settings cannot work (empty token, http URL, ...)."""
 
 
-class GoflowAuthError(GoflowError):
+class GoflowAuthError(GoflowError, http_policy.AuthError):
     """Goflow refused the token or the subdomain (HTTP 401 or 403)."""
 
 
-class GoflowThrottledError(GoflowError):
-    """Goflow kept answering 429 beyond the retry bound."""
+class GoflowThrottledError(GoflowError, http_policy.ThrottledError):
+    """Goflow kept answering 429 beyond the retry bound, or asked a wait
+    longer than the client's ``max_wait``."""
 
 
-class GoflowServerError(GoflowError):
+class GoflowServerError(GoflowError, http_policy.ServerError):
     """5xx answers, timeouts or lost connections beyond the retry bound."""
 
 
-class GoflowRequestError(GoflowError):
+class GoflowNetworkError(GoflowServerError, http_policy.NetworkError):
+    """Timeouts or lost connections beyond the retry bound."""
+
+
+class GoflowRequestError(GoflowError, http_policy.RequestError):
     """Goflow rejected the request itself (a 4xx other than 401/403/429)."""
 
 
-class GoflowMalformedResponse(GoflowError):
+class GoflowMalformedResponse(GoflowError, http_policy.MalformedResponse):
     """Goflow's answer is not what the connector can read.
 
     :ivar field: the offending field path (``lines[2].quantity.amount``)
@@ -323,7 +323,7 @@ def _cost_line(reader, line, field, head, kind, refund_id):
 def order_cost_lines(order):
     """Cost lines of one Goflow order payload -- THE cost-field assumption.
 
-    DESIGN §6: Goflow does not document a per-order cost. Until confirmed, each
+    Goflow does not document a per-order cost. Until confirmed, each
     order line is assumed to carry ``cost: {"amount": <number>, "currency":
     {"code": "usd"}}`` = the unit average cost, null or 0 when unknown; and an
     order may carry ``returns: [{"id", "date", "lines": [{"product", "quantity",
@@ -485,41 +485,41 @@ class _BearerAuth(requests.auth.AuthBase):
         return "<GoflowBearerAuth ***>"
 
 
-class _RateLimiter:
+class _RateLimiter(http_policy.RateLimiter):
     """Evenly spaced requests: never more than N in any 60 s window.
 
-    Consecutive requests are at least 60/N s apart (a hair more, see
-    ``RATE_LIMIT_SAFETY``), so any N+1 requests span more than a minute, and
-    the pace stays at N per minute when requests are fast.
+    A bucket of one: consecutive requests are at least 60/N s apart (a hair
+    more, see ``RATE_LIMIT_SAFETY``), so any N+1 requests span more than a
+    minute, and the pace stays at N per minute when requests are fast.
     """
 
     def __init__(self, per_minute, clock, sleep):
-        self.interval = const.SECONDS_PER_MINUTE / per_minute * const.RATE_LIMIT_SAFETY
-        self._clock = clock
-        self._sleep = sleep
-        self._next = None
-
-    def wait(self):
-        now = self._clock()
-        if self._next is not None and now < self._next:
-            self._sleep(self._next - now)
-            # With a fake sleep the clock has not moved: count from the slot.
-            now = max(self._clock(), self._next)
-        self._next = now + self.interval
+        rate = per_minute / const.SECONDS_PER_MINUTE / const.RATE_LIMIT_SAFETY
+        super().__init__(rate, 1, clock=clock, sleep=sleep)
 
 
-def _is_loopback(host):
-    host = (host or "").lower().rstrip(".")
-    if host in const.LOOPBACK_HOSTNAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _has_control_chars(text):
-    return any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in text)
+_SERVICE = http_policy.Service(
+    name="Goflow",
+    errors=http_policy.ErrorKinds(
+        config=GoflowConfigError,
+        auth=GoflowAuthError,
+        throttled=GoflowThrottledError,
+        server=GoflowServerError,
+        network=GoflowNetworkError,
+        request=GoflowRequestError,
+        malformed=GoflowMalformedResponse,
+    ),
+    server_hint="Goflow may be down or overloaded: try again later, and contact "
+    "Goflow support if it lasts.",
+    throttle_hint="Lower the rate limit (requests per minute) of the Goflow "
+    "connection, or try again later.",
+    wait_hint="the sync stopped instead. Try again later, or lower the rate limit "
+    "of the Goflow connection.",
+    settings_hint="Check the Goflow connection settings.",
+    reach_hint="check the subdomain and this server's internet access",
+)
+_is_loopback = http_policy.is_loopback
+_has_control_chars = http_policy.has_control_chars
 
 
 def _unique_texts(values):
@@ -556,6 +556,9 @@ class GoflowClient:
     :param timeout: (connect, read) seconds, or one number for both
     :param max_retries: retries per cause (throttling; server errors,
         timeouts and lost connections)
+    :param max_wait: longest single wait (rate limit, ``Retry-After``) slept
+        for; a longer one raises :class:`GoflowThrottledError` (its
+        ``retry_after`` says how long). A scheduled job passes a few seconds
     :param session: a :class:`requests.Session` to reuse (one is made if not)
     :param sleep: ``time.sleep`` or a test double recording the waits
     :param clock: monotonic clock used by the rate limiter
@@ -574,6 +577,7 @@ class GoflowClient:
         max_retries=const.DEFAULT_MAX_RETRIES,
         backoff_base=const.DEFAULT_BACKOFF_BASE,
         backoff_max=const.DEFAULT_BACKOFF_MAX,
+        max_wait=const.MAX_RETRY_AFTER_SECONDS,
         session=None,
         sleep=time.sleep,
         clock=time.monotonic,
@@ -606,51 +610,28 @@ class GoflowClient:
             raise GoflowConfigError(
                 "The Goflow page size must be a positive whole number, or empty."
             )
-        if isinstance(timeout, int | float):
-            timeout = (timeout, timeout)
-        try:
-            connect_timeout, read_timeout = (float(value) for value in timeout)
-        except (TypeError, ValueError):
-            connect_timeout = read_timeout = 0.0
-        if not (connect_timeout > 0 and read_timeout > 0):
-            raise GoflowConfigError(
-                "The Goflow timeouts must be positive seconds: one number, or "
-                "(connect, read)."
-            )
-        if (
-            isinstance(max_retries, bool)
-            or not isinstance(max_retries, int)
-            or max_retries < 0
-        ):
-            raise GoflowConfigError("The number of retries must be 0 or more.")
-        self._timeout = (connect_timeout, read_timeout)
-        # One number when both are equal: some callers (Odoo's test harness,
-        # proxies of requests) only understand the scalar form.
-        self._request_timeout = (
-            connect_timeout if connect_timeout == read_timeout else self._timeout
+        self._policy = http_policy.HttpPolicy(
+            _SERVICE,
+            timeout=timeout,
+            max_retries=max_retries,
+            backoff_base=backoff_base,
+            backoff_max=backoff_max,
+            max_wait=max_wait,
+            redactor=http_policy.Redactor([self._token]),
+            # Never send loopback traffic through an environment proxy.
+            loopback=_is_loopback(self._base_parts.hostname),
+            session=session,
+            sleep=sleep,
+            clock=clock,
         )
         self._rate_limit = rate_limit_per_minute
         self._page_size = page_size
-        self._max_retries = max_retries
-        self._backoff_base = backoff_base
-        self._backoff_max = backoff_max
-        self._sleep = sleep
-        self._clock = clock
-        self._random = random.Random()
         self._limiter = (
             _RateLimiter(rate_limit_per_minute, clock, sleep)
             if rate_limit_per_minute
             else None
         )
         self._auth = _BearerAuth(self._token)
-        self._owns_session = session is None
-        if session is None:
-            session = requests.Session()
-            if _is_loopback(self._base_parts.hostname):
-                # Never send loopback traffic through an environment proxy.
-                session.trust_env = False
-        self._session = session
-        self._request_count = 0
 
     # -- configuration checks --
 
@@ -712,7 +693,11 @@ class GoflowClient:
     @property
     def request_count(self):
         """HTTP requests sent so far, retries included."""
-        return self._request_count
+        return self._policy.request_count
+
+    @property
+    def _timeout(self):
+        return self._policy.timeout
 
     def __repr__(self):
         limit = f"{self._rate_limit}/min" if self._rate_limit else "none"
@@ -720,8 +705,7 @@ class GoflowClient:
 
     def close(self):
         """Close the HTTP session if this client created it."""
-        if self._owns_session:
-            self._session.close()
+        self._policy.close()
 
     def __enter__(self):
         return self
@@ -831,15 +815,9 @@ class GoflowClient:
 
     # -- HTTP --
 
-    def _redact(self, text):
-        """``text`` with the token masked (Goflow could echo it back)."""
-        if len(self._token) >= const.MIN_REDACTED_TOKEN_LENGTH:
-            text = text.replace(self._token, "***")
-        return text
-
     def _error(self, cls, message, **kwargs):
         """Build an error, making sure the token cannot be in its text."""
-        return cls(self._redact(message), **kwargs)
+        return self._policy.error(cls, message, **kwargs)
 
     @staticmethod
     def _check_batch_size(batch_size):
@@ -895,173 +873,33 @@ class GoflowClient:
             )
         return next_url
 
-    def _backoff(self, attempt):
-        delay = min(self._backoff_max, self._backoff_base * 2 ** (attempt - 1))
-        return delay / 2 + self._random.uniform(0, delay / 2)
-
-    @staticmethod
-    def _retry_after(response):
-        value = response.headers.get(const.HEADER_RETRY_AFTER)
-        if value is None:
-            return None
-        value = value.strip()
-        try:
-            seconds = float(value)
-        except ValueError:
-            try:
-                moment = parsedate_to_datetime(value)
-            except (TypeError, ValueError, IndexError):
-                return None
-            if moment is None:
-                return None
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=timezone.utc)
-            seconds = (moment - datetime.now(timezone.utc)).total_seconds()
-        if seconds != seconds or seconds == float("inf"):
-            return None
-        return max(0.0, seconds)
-
-    def _server_message(self, response):
-        try:
-            body = json.loads(response.content)
-        except ValueError:
-            return ""
-        message = body.get("message") if isinstance(body, dict) else None
-        if not isinstance(message, str) or not message.strip():
-            return ""
-        message = " ".join(message.split())
-        return message if len(message) <= 200 else message[:197] + "..."
-
     def _get(self, url, query, what):
-        throttled = failures = 0
-        while True:
-            if self._limiter is not None:
-                self._limiter.wait()
-            self._request_count += 1
-            try:
-                response = self._session.get(
-                    url,
-                    params=query,
-                    headers=self._headers,
-                    auth=self._auth,
-                    timeout=self._request_timeout,
-                    allow_redirects=False,
-                )
-            except requests.Timeout as exc:
-                failures += 1
-                reason = (
-                    f"did not answer within {self._timeout[1]:g} seconds"
-                    if isinstance(exc, requests.ReadTimeout)
-                    else f"could not be reached within {self._timeout[0]:g} seconds"
-                )
-                self._retry_or_raise(failures, what, reason, None, exc)
-                continue
-            except (
-                requests.ConnectionError,
-                requests.exceptions.ChunkedEncodingError,
-            ) as exc:
-                failures += 1
-                reason = self._connection_problem(exc)
-                self._retry_or_raise(failures, what, reason, None, exc)
-                continue
-            except requests.RequestException as exc:
-                raise self._error(
-                    GoflowRequestError,
-                    f"The request for {what} could not be sent to Goflow "
-                    f"({type(exc).__name__}). Check the Goflow connection settings.",
-                ) from exc
-
-            status = response.status_code
-            if status == const.STATUS_TOO_MANY_REQUESTS:
-                throttled += 1
-                self._wait_throttled(response, throttled, what)
-                continue
-            if status >= const.SERVER_ERROR_MIN:
-                failures += 1
-                message = self._server_message(response)
-                reason = f"answered HTTP {status}" + (
-                    f" ({message})" if message else ""
-                )
-                self._retry_or_raise(
-                    failures, what, reason, self._retry_after(response), None, status
-                )
-                continue
-            if status in (const.STATUS_UNAUTHORIZED, const.STATUS_FORBIDDEN):
-                raise self._auth_error(response, what)
-            if status >= 300:
-                message = self._server_message(response)
-                raise self._error(
-                    GoflowRequestError,
-                    f"Goflow rejected the request for {what} with HTTP {status}"
-                    + (f": {message}" if message else "")
-                    + ". Retrying will not help; please send this message to the "
-                    "support of the Goflow connector.",
-                    status=status,
-                )
-            return response
-
-    def _connection_problem(self, exc):
-        text = str(exc)
-        if "new connection" in text or "esolution" in text or "resolve" in text:
-            return (
-                f"could not be reached at {self._base_parts.hostname} (check the "
-                "subdomain and this server's internet access)"
-            )
-        return f"closed the connection ({type(exc).__name__})"
-
-    def _retry_or_raise(self, failures, what, reason, retry_after, exc, status=None):
-        if failures > self._max_retries:
-            attempts = failures
+        response = self._policy.request(
+            "GET",
+            url,
+            what=what,
+            limiter=self._limiter,
+            params=query,
+            headers=self._headers,
+            auth=self._auth,
+        )
+        status = response.status_code
+        if status in (const.STATUS_UNAUTHORIZED, const.STATUS_FORBIDDEN):
+            raise self._auth_error(response, what)
+        if status >= 300:
+            message = http_policy.json_message(response)
             raise self._error(
-                GoflowServerError,
-                f"Goflow {reason} for {what}, {attempts} time(s) in a row. Goflow "
-                "may be down or overloaded: try again later, and contact Goflow "
-                "support if it lasts.",
+                GoflowRequestError,
+                f"Goflow rejected the request for {what} with HTTP {status}"
+                + (f": {message}" if message else "")
+                + ". Retrying will not help; please send this message to the "
+                "support of the Goflow connector.",
                 status=status,
-            ) from exc
-        delay = retry_after if retry_after is not None else self._backoff(failures)
-        delay = min(delay, const.MAX_RETRY_AFTER_SECONDS)
-        _logger.warning(
-            "Goflow %s for %s; retry %d/%d in %.2f s",
-            self._redact(reason),
-            what,
-            failures,
-            self._max_retries,
-            delay,
-        )
-        self._sleep(delay)
-
-    def _wait_throttled(self, response, throttled, what):
-        if throttled > self._max_retries:
-            raise self._error(
-                GoflowThrottledError,
-                f"Goflow is still limiting the request rate after {self._max_retries} "
-                f"retries ({what}). Lower the rate limit (requests per minute) of "
-                "the Goflow connection, or try again later.",
-                status=const.STATUS_TOO_MANY_REQUESTS,
             )
-        delay = self._retry_after(response)
-        if delay is None:
-            delay = self._backoff(throttled)
-        elif delay > const.MAX_RETRY_AFTER_SECONDS:
-            raise self._error(
-                GoflowThrottledError,
-                f"Goflow asks to wait {delay:.0f} seconds before the next request "
-                f"({what}); the sync stopped instead. Try again later, or lower the "
-                "rate limit of the Goflow connection.",
-                status=const.STATUS_TOO_MANY_REQUESTS,
-            )
-        _logger.info(
-            "Goflow throttled %s; retry %d/%d in %.2f s",
-            what,
-            throttled,
-            self._max_retries,
-            delay,
-        )
-        self._sleep(delay)
+        return response
 
     def _auth_error(self, response, what):
-        message = self._server_message(response)
+        message = http_policy.json_message(response)
         detail = f" ({message})" if message else ""
         if response.status_code == const.STATUS_UNAUTHORIZED:
             text = (

@@ -1,6 +1,6 @@
 """Goflow API constants: endpoints, query vocabulary and the client's bounds.
 
-Sources, as tagged in ``shared/research/goflow-api.md``:
+Sources:
 
 * S1 -- Goflow's API reference (introduction only: auth, beta header, dates).
 * S2 -- the ``delivery_goflow`` Odoo add-on (filters, 100 order numbers per call).
@@ -17,9 +17,8 @@ BASE_URL_TEMPLATE = "https://{subdomain}.api.goflow.com/v1"
 # S1: a subdomain is the account's portal name; DNS label rules (ours) keep a
 # typo from turning into a request to some other host.
 SUBDOMAIN_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
-# Ours: plain http is accepted only for these hosts (the local sandbox); S1 says
-# the real API refuses plain http without redirecting.
-LOOPBACK_HOSTNAMES = frozenset({"localhost", "localhost.localdomain"})
+# Plain http is accepted only for loopback hosts (the local sandbox, see
+# http_policy.is_loopback); S1 says the real API refuses plain http.
 
 # S1: bearer token created by the account owner under Settings > API Tokens.
 HEADER_AUTHORIZATION = "Authorization"
@@ -30,8 +29,8 @@ HEADER_ACCEPT = "Accept"
 ACCEPT_JSON = "application/json"
 HEADER_USER_AGENT = "User-Agent"
 USER_AGENT = "connectbooks_goflow (Odoo 18)"
-# S4: seconds to wait on a 429 (may be fractional).
-HEADER_RETRY_AFTER = "Retry-After"
+# S4: a 429 carries Retry-After in seconds (may be fractional); the HTTP
+# policy reads it.
 
 # -- Endpoints (paths below the /v1 base) -----------------------------------
 
@@ -80,18 +79,14 @@ DEFAULT_TIMEOUT = (5.0, 30.0)  # (connect, read) seconds on every call
 DEFAULT_MAX_RETRIES = 5  # per cause: throttling, server errors
 DEFAULT_BACKOFF_BASE = 0.5  # seconds; doubled per attempt, with jitter
 DEFAULT_BACKOFF_MAX = 30.0  # seconds, cap of one backoff wait
-# A Retry-After longer than this is not waited for: a cron run would stall.
+# A wait (Retry-After, rate limit) longer than this is not slept: a cron run
+# would stall. The client's max_wait default.
 MAX_RETRY_AFTER_SECONDS = 300.0
 # Evenly spaced requests are stretched by this factor so that the server, which
 # sees them with network jitter, never counts more than N in a minute.
 RATE_LIMIT_SAFETY = 1.002
 SECONDS_PER_MINUTE = 60.0
-# Ours: a token shorter than this is a test value; masking it in messages would
-# mangle every word containing it (real Goflow tokens are much longer).
-MIN_REDACTED_TOKEN_LENGTH = 6
-
-# 5xx answers that are worth retrying: every 5xx (S4 retries on server errors).
-SERVER_ERROR_MIN = 500
-STATUS_TOO_MANY_REQUESTS = 429  # S4, S5, S6
+# Every 5xx and 429 is retried by the HTTP policy (S4 retries on server errors
+# and 429; S5, S6 on 429).
 STATUS_UNAUTHORIZED = 401  # S2: bad token or subdomain
 STATUS_FORBIDDEN = 403  # S2: "referer not authorized"

@@ -1,0 +1,662 @@
+"""One HTTP policy for every remote party of the add-on (Goflow, Amazon, ...).
+
+The clients in ``core/`` describe their service (name, error classes, hints a
+bookkeeper can act on) and send every request through :meth:`HttpPolicy.request`,
+which owns what they have in common:
+
+* the :class:`requests.Session`, closed on every path (the policy is a context
+  manager, and so are the clients built on it);
+* client-side rate limiting: one :class:`RateLimiter` (a token bucket) per
+  operation and client, at a configurable rate and burst;
+* timeouts, and retries with exponential backoff and jitter for 5xx answers,
+  timeouts, lost connections and answers that should be JSON but are not (a
+  proxy's or a maintenance page); never for any other 4xx;
+* 429 waits ``Retry-After`` (fractional seconds or an HTTP date), else backs
+  off; ``max_wait`` turns any wait longer than that into a typed
+  :class:`ThrottledError` instead of a sleep (a scheduled job must not sleep
+  for minutes: its work continues at the next run);
+* typed errors (:class:`AuthError`, :class:`ThrottledError`,
+  :class:`ServerError`, :class:`NetworkError`, :class:`RequestError`,
+  :class:`MalformedResponse`), raised as the client's own subclasses;
+* redaction of secrets (:class:`Redactor`) in every message and log line.
+
+Only ``core/`` clients import :mod:`requests`; this module is where they do.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import random
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+from email.utils import parsedate_to_datetime
+
+import requests
+
+_logger = logging.getLogger(__name__)
+
+# -- Bounds (ours; every client may pass its own) ----------------------------
+
+DEFAULT_TIMEOUT = (5.0, 30.0)  # (connect, read) seconds on every call
+DEFAULT_MAX_RETRIES = 5  # per cause: throttling; server errors and the like
+DEFAULT_BACKOFF_BASE = 0.5  # seconds; doubled per attempt, with jitter
+DEFAULT_BACKOFF_MAX = 30.0  # seconds, cap of one backoff wait
+# The longest single wait (rate limit, Retry-After) slept for unless the
+# caller asks less: longer waits raise ThrottledError.
+DEFAULT_MAX_WAIT = 300.0
+# A secret shorter than this is a test value: masking it would mangle every
+# word containing it (real tokens and secrets are much longer).
+MIN_REDACTED_LENGTH = 6
+# Longest server message quoted in an error.
+MAX_QUOTED_MESSAGE = 200
+
+HEADER_RETRY_AFTER = "Retry-After"  # RFC 9110 §10.2.3: seconds or HTTP date
+STATUS_TOO_MANY_REQUESTS = 429  # RFC 6585 §4
+SERVER_ERROR_MIN = 500  # RFC 9110 §15.6: every 5xx is the server's fault
+LOOPBACK_HOSTNAMES = frozenset({"localhost", "localhost.localdomain"})
+MASK = "***"
+
+
+# -- Errors -----------------------------------------------------------------
+
+
+class ApiError(Exception):
+    """Base of every remote failure; ``str(error)`` is a sentence to act on.
+
+    :ivar status: the HTTP status when the server answered, else ``None``
+    """
+
+    def __init__(self, message, *, status=None):
+        super().__init__(message)
+        self.status = status
+
+
+class ConfigError(ApiError, ValueError):
+    """The connection settings cannot work (empty secret, http URL, ...)."""
+
+
+class AuthError(ApiError):
+    """The server refused the credentials, or their access to the data."""
+
+
+class ThrottledError(ApiError):
+    """The rate limit stopped the work: 429 beyond the bound, or a wait
+    longer than ``max_wait``.
+
+    :ivar retry_after: seconds after which a new try may succeed, when known
+    """
+
+    retry_after = None
+
+
+class ServerError(ApiError):
+    """5xx answers, or answers that are not what was asked, beyond the bound."""
+
+
+class NetworkError(ServerError):
+    """Timeouts or lost connections beyond the retry bound."""
+
+
+class RequestError(ApiError):
+    """The server rejected the request itself (a 4xx not retried)."""
+
+
+class MalformedResponse(ApiError):
+    """The server's answer cannot be read."""
+
+
+@dataclass(frozen=True)
+class ErrorKinds:
+    """The classes a client raises for each kind of failure."""
+
+    config: type = ConfigError
+    auth: type = AuthError
+    throttled: type = ThrottledError
+    server: type = ServerError
+    network: type = NetworkError
+    request: type = RequestError
+    malformed: type = MalformedResponse
+
+
+def json_message(response):
+    """``message`` of a JSON body ``{"message": ...}``, or ""."""
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        return ""
+    message = body.get("message") if isinstance(body, dict) else None
+    return quote_message(message)
+
+
+def quote_message(message):
+    """A server's text on one line, shortened, or "" when it is not text."""
+    if not isinstance(message, str) or not message.strip():
+        return ""
+    message = " ".join(message.split())
+    if len(message) <= MAX_QUOTED_MESSAGE:
+        return message
+    return message[: MAX_QUOTED_MESSAGE - 3] + "..."
+
+
+@dataclass(frozen=True)
+class Service:
+    """What the policy says about one remote party, in its messages.
+
+    :param name: how bookkeepers call it (``Goflow``, ``Amazon``)
+    :param errors: the client's error classes
+    :param server_hint: closes the message of repeated server failures
+    :param throttle_hint: closes the message of repeated 429 answers
+    :param wait_hint: closes the message of a wait longer than ``max_wait``
+    :param settings_hint: closes the message of a request that cannot be sent
+    :param reach_hint: in brackets after "could not be reached at <host>"
+    :param body_message: the server's own words in an error body, or ""
+    """
+
+    name: str
+    errors: ErrorKinds = ErrorKinds()
+    server_hint: str = "Try again later."
+    throttle_hint: str = "Try again later."
+    wait_hint: str = "the work stopped instead. Try again later."
+    settings_hint: str = "Check the connection settings."
+    reach_hint: str = "check the address and this server's internet access"
+    body_message: Callable = json_message
+
+
+# -- Secrets ----------------------------------------------------------------
+
+# Values that follow these names are secrets wherever they appear: headers,
+# form and JSON bodies, query strings, repr()s.
+_SECRET_FIELD_RE = re.compile(
+    r"(?i)(\b(?:authorization|x-amz-access-token|access_token|refresh_token|"
+    r"client_secret|api_token|password)\b[\"']?\s*[:=]\s*[\"']?)"
+    r"(?:(?:bearer|basic)\s+)?[^\s\"'&,;}]+"
+)
+# Login with Amazon tokens: Atza| (access), Atzr| (refresh).
+_LWA_TOKEN_RE = re.compile(r"\bAtz[ar]\|[^\s\"'&,;}]+")
+# The query string of a pre-signed URL is a credential for minutes: cut it
+# wherever it carries signing material (absolute URLs and bare paths alike).
+_SIGNED_QUERY_RE = re.compile(
+    r"\?[^\s\"'<>]*(?:X-Amz-Signature|X-Amz-Credential|Signature=|sig=)"
+    r"[^\s\"'<>]*",
+    re.IGNORECASE,
+)
+
+
+class Redactor:
+    """Masks secrets in text: the ones it was given, and known shapes.
+
+    :param secrets: values to mask wherever they appear (shorter than
+        :data:`MIN_REDACTED_LENGTH` are ignored)
+    """
+
+    def __init__(self, secrets=()):
+        self._secrets = []
+        for secret in secrets:
+            self.add(secret)
+
+    def add(self, secret):
+        """Mask ``secret`` from now on (e.g. an access token just obtained)."""
+        if isinstance(secret, str) and len(secret) >= MIN_REDACTED_LENGTH:
+            if secret not in self._secrets:
+                self._secrets.append(secret)
+                # Longest first: a secret containing another is masked whole.
+                self._secrets.sort(key=len, reverse=True)
+
+    def __call__(self, text):
+        text = str(text)
+        for secret in self._secrets:
+            text = text.replace(secret, MASK)
+        text = _SIGNED_QUERY_RE.sub("?" + MASK, text)
+        text = _LWA_TOKEN_RE.sub(MASK, text)
+        return _SECRET_FIELD_RE.sub(r"\g<1>" + MASK, text)
+
+    def __repr__(self):
+        return f"<Redactor of {len(self._secrets)} secret(s)>"
+
+
+class RedactingFilter(logging.Filter):
+    """Logging filter applying a :class:`Redactor` to whole records.
+
+    Installed on :mod:`urllib3`'s connection pool logger by the clients that
+    download pre-signed URLs: it logs request lines with their query string.
+    """
+
+    def __init__(self, redactor=None):
+        super().__init__()
+        self.redactor = redactor or Redactor()
+
+    def filter(self, record):
+        message = record.getMessage()
+        cleaned = self.redactor(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+def install_log_redaction(logger_name="urllib3.connectionpool"):
+    """Add one :class:`RedactingFilter` (of known shapes) to a logger, once."""
+    target = logging.getLogger(logger_name)
+    if not any(isinstance(f, RedactingFilter) for f in target.filters):
+        target.addFilter(RedactingFilter())
+
+
+# -- Rate limit ---------------------------------------------------------------
+
+
+class RateLimiter:
+    """A token bucket: ``burst`` requests at once, then ``rate`` per second.
+
+    Kept as the time the bucket is next full enough (the generic cell rate
+    algorithm), so a fake ``sleep`` that does not move the clock still spaces
+    the requests as a real one would.
+
+    :param rate: tokens added per second (> 0)
+    :param burst: bucket capacity, at least 1
+    :param clock: monotonic clock
+    :param sleep: ``time.sleep`` or a test double
+    """
+
+    def __init__(self, rate, burst=1, *, clock=time.monotonic, sleep=time.sleep):
+        if not rate > 0:
+            raise ValueError("a rate limit is a positive number of requests a second")
+        self.rate = float(rate)
+        self.burst = max(1, int(burst))
+        self.interval = 1.0 / self.rate
+        self._tolerance = (self.burst - 1) * self.interval
+        self._clock = clock
+        self._sleep = sleep
+        self._ready = None  # theoretical arrival time of the next request
+
+    def delay(self):
+        """Seconds to wait before the next request may leave (0 = now)."""
+        now = self._clock()
+        ready = now if self._ready is None else max(self._ready, now)
+        return max(0.0, ready - self._tolerance - now)
+
+    def wait(self, max_wait=None):
+        """Take a token, sleeping until one is free.
+
+        :param max_wait: longest sleep accepted; ``None`` = any
+        :return: the seconds slept
+        :raise ThrottledError: (the generic one) when the wait would be
+            longer than ``max_wait``; no token is taken then
+        """
+        now = self._clock()
+        ready = now if self._ready is None else max(self._ready, now)
+        wait = max(0.0, ready - self._tolerance - now)
+        if max_wait is not None and wait > max_wait:
+            error = ThrottledError(f"the rate limit asks to wait {wait:.0f} seconds")
+            error.retry_after = wait
+            raise error
+        if wait > 0:
+            self._sleep(wait)
+        self._ready = ready + self.interval
+        return wait
+
+
+# -- Helpers ------------------------------------------------------------------
+
+
+def is_loopback(host):
+    """True for ``localhost`` and loopback addresses (the local sandboxes)."""
+    host = (host or "").lower().rstrip(".").strip("[]")
+    if host in LOOPBACK_HOSTNAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def has_control_chars(text):
+    """True when ``text`` holds spaces, line breaks or control characters."""
+    return any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in text)
+
+
+def retry_after_seconds(response):
+    """Seconds of a ``Retry-After`` header (fractional allowed, or an HTTP
+    date), ``None`` when absent or unreadable."""
+    value = response.headers.get(HEADER_RETRY_AFTER)
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            moment = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if moment is None:
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        seconds = (moment - datetime.now(timezone.utc)).total_seconds()
+    if seconds != seconds or seconds == float("inf"):
+        return None
+    return max(0.0, seconds)
+
+
+class NoAuth(requests.auth.AuthBase):
+    """Sends no credentials, and keeps ``.netrc`` from adding any."""
+
+    def __call__(self, prepared):
+        return prepared
+
+    def __repr__(self):
+        return "<NoAuth>"
+
+
+class _NotJson(Exception):
+    """The body of a successful answer is not JSON."""
+
+
+# -- The policy ---------------------------------------------------------------
+
+
+class HttpPolicy:
+    """Sends a client's requests under one set of rules (see module doc).
+
+    :param service: the :class:`Service` named in messages
+    :param timeout: (connect, read) seconds, or one number for both
+    :param max_retries: retries per cause (throttling; server errors,
+        timeouts, lost connections and unreadable answers)
+    :param backoff_base: first backoff, doubled per attempt, with jitter
+    :param backoff_max: cap of one backoff
+    :param max_wait: longest single wait slept for (rate limit, 429's
+        ``Retry-After``); longer raises the service's throttled error with
+        ``retry_after`` set. ``None`` = no bound
+    :param redactor: the :class:`Redactor` of the client's secrets
+    :param loopback: never use an environment proxy (the local sandboxes)
+    :param session: a :class:`requests.Session` to use (not closed here)
+    :param sleep: ``time.sleep`` or a test double recording the waits
+    :param clock: monotonic clock of the rate limiters
+    """
+
+    def __init__(
+        self,
+        service,
+        *,
+        timeout=DEFAULT_TIMEOUT,
+        max_retries=DEFAULT_MAX_RETRIES,
+        backoff_base=DEFAULT_BACKOFF_BASE,
+        backoff_max=DEFAULT_BACKOFF_MAX,
+        max_wait=DEFAULT_MAX_WAIT,
+        redactor=None,
+        loopback=False,
+        session=None,
+        sleep=time.sleep,
+        clock=time.monotonic,
+    ):
+        self.service = service
+        self.errors = service.errors
+        self.timeout = self._check_timeout(timeout)
+        # One number when both are equal: some callers (Odoo's test harness,
+        # proxies of requests) only understand the scalar form.
+        connect, read = self.timeout
+        self.request_timeout = connect if connect == read else self.timeout
+        if (
+            isinstance(max_retries, bool)
+            or not isinstance(max_retries, int)
+            or max_retries < 0
+        ):
+            raise self.errors.config("The number of retries must be 0 or more.")
+        if max_wait is not None and not max_wait >= 0:
+            raise self.errors.config("The longest wait must be 0 seconds or more.")
+        self.max_retries = max_retries
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.max_wait = max_wait
+        self.redact = redactor or Redactor()
+        self.sleep = sleep
+        self.clock = clock
+        self._random = random.Random()
+        self._owns_session = session is None
+        if session is None:
+            session = requests.Session()
+            if loopback:
+                session.trust_env = False
+        self.session = session
+        self.request_count = 0
+
+    def _check_timeout(self, timeout):
+        if isinstance(timeout, int | float) and not isinstance(timeout, bool):
+            timeout = (timeout, timeout)
+        try:
+            connect, read = (float(value) for value in timeout)
+        except (TypeError, ValueError):
+            connect = read = 0.0
+        if not (connect > 0 and read > 0):
+            raise self.errors.config(
+                f"The {self.service.name} timeouts must be positive seconds: one "
+                "number, or (connect, read)."
+            )
+        return (connect, read)
+
+    # -- life cycle --
+
+    def close(self):
+        """Close the session if the policy created it."""
+        if self._owns_session:
+            self.session.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    # -- building blocks --
+
+    def limiter(self, rate, burst=1):
+        """A :class:`RateLimiter` on this policy's clock and sleep."""
+        return RateLimiter(rate, burst, clock=self.clock, sleep=self.sleep)
+
+    def error(self, kind, message, **kwargs):
+        """An error of the service's class ``kind`` (``"auth"``, ...), its
+        text redacted."""
+        cls = getattr(self.errors, kind) if isinstance(kind, str) else kind
+        return cls(self.redact(message), **kwargs)
+
+    def log(self, level, message, *args):
+        """Log through the redactor (the arguments may quote a server)."""
+        if _logger.isEnabledFor(level):
+            _logger.log(level, "%s", self.redact(message % args if args else message))
+
+    def backoff(self, attempt):
+        """Exponential backoff with jitter: in [cap/2, cap] for the attempt."""
+        delay = min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1))
+        return delay / 2 + self._random.uniform(0, delay / 2)
+
+    def take(self, limiter, what):
+        """Wait for ``limiter`` within ``max_wait``, or raise throttled."""
+        try:
+            limiter.wait(self.max_wait)
+        except ThrottledError as exc:
+            raise self._too_long(exc.retry_after, what, "rate") from None
+
+    # -- the request loop --
+
+    def request(self, method, url, *, what, limiter=None, expect_json=False, **kw):
+        """Send one request under the policy and return its answer.
+
+        Retries 429, 5xx, timeouts and lost connections within the bounds;
+        returns any other answer (2xx, 3xx, a 4xx for the client to read).
+
+        :param what: what is asked, for messages: ``/orders (page 2)``
+        :param limiter: the :class:`RateLimiter` of this operation, if any
+        :param expect_json: a 2xx whose body is not JSON (a proxy's page) is
+            retried like a 5xx; the answer is then ``(response, payload)``
+            with numbers as :class:`~decimal.Decimal`
+        :param kw: passed to :meth:`requests.Session.request`
+        :raise ApiError: the service's subclass, typed
+        """
+        kw.setdefault("timeout", self.request_timeout)
+        kw.setdefault("allow_redirects", False)
+        throttled = failures = 0
+        while True:
+            if limiter is not None:
+                self.take(limiter, what)
+            self.request_count += 1
+            try:
+                response = self.session.request(method, url, **kw)
+            except requests.Timeout as exc:
+                failures += 1
+                reason = (
+                    f"did not answer within {self.timeout[1]:g} seconds"
+                    if isinstance(exc, requests.ReadTimeout)
+                    else f"could not be reached within {self.timeout[0]:g} seconds"
+                )
+                self._retry_or_raise(failures, what, reason, None, exc, "network")
+                continue
+            except (
+                requests.ConnectionError,
+                requests.exceptions.ChunkedEncodingError,
+            ) as exc:
+                failures += 1
+                reason = self.connection_problem(exc, url)
+                self._retry_or_raise(failures, what, reason, None, exc, "network")
+                continue
+            except requests.RequestException as exc:
+                raise self.error(
+                    "request",
+                    f"The request for {what} could not be sent to "
+                    f"{self.service.name} ({type(exc).__name__}). "
+                    + self.service.settings_hint,
+                ) from exc
+
+            status = response.status_code
+            if status == STATUS_TOO_MANY_REQUESTS:
+                throttled += 1
+                self._wait_throttled(response, throttled, what)
+                continue
+            if status >= SERVER_ERROR_MIN:
+                failures += 1
+                message = self.service.body_message(response)
+                reason = f"answered HTTP {status}" + (
+                    f" ({message})" if message else ""
+                )
+                self._retry_or_raise(
+                    failures,
+                    what,
+                    reason,
+                    retry_after_seconds(response),
+                    None,
+                    "server",
+                    status,
+                )
+                continue
+            if not expect_json or status >= 300:
+                return (response, None) if expect_json else response
+            try:
+                return response, self._decode(response)
+            except _NotJson:
+                failures += 1
+                if failures > self.max_retries:
+                    raise self._not_json(response, what, failures) from None
+                self._pause(failures, what, self._not_json_reason(response), None)
+
+    def _decode(self, response):
+        try:
+            return json.loads(response.content, parse_float=Decimal)
+        except ValueError:
+            raise _NotJson() from None
+
+    @staticmethod
+    def _not_json_reason(response):
+        kind = response.headers.get("Content-Type", "no content type").split(";")[0]
+        return f"answered with something that is not JSON ({kind})"
+
+    def _not_json(self, response, what, attempts):
+        kind = response.headers.get("Content-Type", "no content type").split(";")[0]
+        name = self.service.name
+        return self.error(
+            "malformed",
+            f"{name} answered {what} with something that is not JSON ({kind}, "
+            f"{len(response.content)} bytes), {attempts} time(s) in a row. {name} "
+            "may be having an outage: try again later, and contact the "
+            "connector's support if it lasts.",
+            status=response.status_code,
+        )
+
+    def connection_problem(self, exc, url):
+        """Plain words for a lost or refused connection."""
+        text = str(exc)
+        if "new connection" in text or "esolution" in text or "resolve" in text:
+            host = requests.utils.urlparse(url).hostname
+            return f"could not be reached at {host} ({self.service.reach_hint})"
+        return f"closed the connection ({type(exc).__name__})"
+
+    def _retry_or_raise(
+        self, failures, what, reason, retry_after, exc, kind, status=None
+    ):
+        if failures > self.max_retries:
+            raise self.error(
+                kind,
+                f"{self.service.name} {reason} for {what}, {failures} time(s) in a "
+                f"row. {self.service.server_hint}",
+                status=status,
+            ) from exc
+        self._pause(failures, what, reason, retry_after)
+
+    def _pause(self, failures, what, reason, retry_after):
+        delay = retry_after if retry_after is not None else self.backoff(failures)
+        if self.max_wait is not None:
+            delay = min(delay, self.max_wait)
+        self.log(
+            logging.WARNING,
+            "%s %s for %s; retry %d/%d in %.2f s",
+            self.service.name,
+            reason,
+            what,
+            failures,
+            self.max_retries,
+            delay,
+        )
+        self.sleep(delay)
+
+    def _wait_throttled(self, response, throttled, what):
+        if throttled > self.max_retries:
+            error = self.error(
+                "throttled",
+                f"{self.service.name} is still limiting the request rate after "
+                f"{self.max_retries} retries ({what}). {self.service.throttle_hint}",
+                status=STATUS_TOO_MANY_REQUESTS,
+            )
+            error.retry_after = retry_after_seconds(response)
+            raise error
+        delay = retry_after_seconds(response)
+        if delay is None:
+            delay = self.backoff(throttled)
+        if self.max_wait is not None and delay > self.max_wait:
+            raise self._too_long(delay, what, "server")
+        self.log(
+            logging.INFO,
+            "%s throttled %s; retry %d/%d in %.2f s",
+            self.service.name,
+            what,
+            throttled,
+            self.max_retries,
+            delay,
+        )
+        self.sleep(delay)
+
+    def _too_long(self, delay, what, source):
+        name = self.service.name
+        if source == "server":
+            text = f"{name} asks to wait {delay:.0f} seconds before the next request"
+        else:
+            text = f"{name}'s rate limit allows the next request in {delay:.0f} seconds"
+        error = self.error(
+            "throttled",
+            f"{text} ({what}); {self.service.wait_hint}",
+            status=STATUS_TOO_MANY_REQUESTS if source == "server" else None,
+        )
+        error.retry_after = delay
+        return error
