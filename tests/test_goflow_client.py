@@ -495,7 +495,7 @@ def test_token_absent_from_errors_repr_and_logs(sandbox_factory, caplog):
         [{"status": 400, "body": {"message": f"bad token {SECRET}"}}]
     )
     attempt(client.test_connection)
-    server.script_responses([{"status": 200, "body": "<html>oops</html>"}])
+    server.script_responses([{"status": 200, "body": "<html>oops</html>"}] * 2)
     attempt(client.test_connection)
     server.script_responses([{"delay_ms": 600}, {"delay_ms": 600}])
     attempt(client.test_connection)

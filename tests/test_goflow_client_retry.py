@@ -204,19 +204,30 @@ def test_other_4xx_are_never_retried(sandbox, client_factory, sleeps, status):
 # -- malformed answers ---------------------------------------------------------
 
 
-def test_non_json_body_is_malformed_and_not_retried(sandbox, client_factory):
-    sandbox.script_responses(
-        [
-            {
-                "status": 200,
-                "body": "<html>Gateway</html>",
-                "headers": {"Content-Type": "text/html"},
-            }
-        ]
-    )
-    with pytest.raises(GoflowMalformedResponse, match=r"not JSON \(text/html"):
-        client_factory(sandbox).test_connection()
-    assert len(sandbox.requests) == 1
+def test_a_transient_html_page_is_retried_like_a_5xx(sandbox, client_factory, sleeps):
+    # A proxy or maintenance page answered 200 text/html: one bad page must
+    # not fail the whole sync.
+    sandbox.html_next(2)
+    client = client_factory(sandbox, backoff_base=0.5)
+
+    assert client.test_connection() == {"stores": 2}
+
+    assert [r.status for r in sandbox.requests] == [200, 200, 200]
+    assert len(sleeps.waits) == 2, "backed off before each retry"
+    assert 0.25 <= sleeps.waits[0] <= 0.5 and 0.5 <= sleeps.waits[1] <= 1.0
+
+
+def test_html_pages_beyond_the_bound_give_the_clear_message(sandbox, client_factory):
+    sandbox.html_next(10)
+    client = client_factory(sandbox, max_retries=2)
+
+    with pytest.raises(GoflowMalformedResponse) as caught:
+        client.test_connection()
+
+    message = str(caught.value)
+    assert "not JSON (text/html" in message and "3 time(s) in a row" in message
+    assert "try again later" in message
+    assert len(sandbox.requests) == 3, "1 try + 2 retries"
 
 
 @pytest.mark.parametrize(
@@ -268,7 +279,8 @@ def test_wrong_field_types_name_the_field_and_the_order(
 
 def test_malformed_pages_from_the_sandbox_knob(sandbox_factory, client_factory):
     server = sandbox_factory(_orders(3), malformed_share=1.0)
-    client = client_factory(server)
+    # Without retries: a page that is not JSON would be asked again.
+    client = client_factory(server, max_retries=0)
     for _kind in ("not JSON", "instead of a list", "lines[0].quantity.amount"):
         with pytest.raises(GoflowMalformedResponse, match=_kind.replace("[", r"\[")):
             list(client.fetch_order_costs(["R-0", "R-1", "R-2"]))

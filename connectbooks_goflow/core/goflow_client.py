@@ -13,7 +13,6 @@ products), so that confirming the real field changes those two functions only.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -729,8 +728,7 @@ class GoflowClient:
         page = 1
         while True:
             what = f"{resource} (page {page})"
-            response = self._get(url, query, what)
-            data, next_url = self._envelope(self._decode(response, what), what)
+            data, next_url = self._envelope(self._get(url, query, what), what)
             _logger.debug("Goflow GET %s: %d records", what, len(data))
             yield data
             if not next_url:
@@ -874,7 +872,9 @@ class GoflowClient:
         return next_url
 
     def _get(self, url, query, what):
-        response = self._policy.request(
+        """The decoded JSON of a GET; a page that is not JSON (a proxy's or a
+        maintenance page) is retried like a 5xx by the policy."""
+        response, payload = self._policy.request(
             "GET",
             url,
             what=what,
@@ -882,6 +882,7 @@ class GoflowClient:
             params=query,
             headers=self._headers,
             auth=self._auth,
+            expect_json=True,
         )
         status = response.status_code
         if status in (const.STATUS_UNAUTHORIZED, const.STATUS_FORBIDDEN):
@@ -896,7 +897,7 @@ class GoflowClient:
                 "support of the Goflow connector.",
                 status=status,
             )
-        return response
+        return payload
 
     def _auth_error(self, response, what):
         message = http_policy.json_message(response)
@@ -914,19 +915,6 @@ class GoflowClient:
                 "token and the account's API access."
             )
         return self._error(GoflowAuthError, text, status=response.status_code)
-
-    def _decode(self, response, what):
-        try:
-            return json.loads(response.content, parse_float=Decimal)
-        except ValueError:
-            kind = response.headers.get("Content-Type", "no content type").split(";")[0]
-            raise self._error(
-                GoflowMalformedResponse,
-                f"Goflow answered {what} with something that is not JSON ({kind}, "
-                f"{len(response.content)} bytes). Goflow may be having an outage: "
-                "try again later, and contact the connector's support if it lasts.",
-                status=response.status_code,
-            ) from None
 
     def _envelope(self, payload, what):
         if not isinstance(payload, dict) or not isinstance(

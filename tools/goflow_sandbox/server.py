@@ -474,6 +474,24 @@ class SandboxServer:
             [{"status": status, "body": body, "headers": headers}] * count
         )
 
+    def html_next(self, count=1, status=200):
+        """Answer the next ``count`` requests with an HTML page (a proxy's or
+        a maintenance page), ``200 text/html`` unless ``status`` says else."""
+        page = (
+            "<!DOCTYPE html><html><head><title>Down for maintenance</title></head>"
+            "<body><h1>We'll be back shortly</h1></body></html>"
+        )
+        self.script_responses(
+            [
+                {
+                    "status": status,
+                    "body": page,
+                    "headers": {"Content-Type": "text/html; charset=utf-8"},
+                }
+            ]
+            * count
+        )
+
     def reset_next(self, count=1):
         """Drop the connection of the next ``count`` requests (TCP reset)."""
         self.script_responses(["reset"] * count)
