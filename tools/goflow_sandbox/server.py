@@ -1,13 +1,12 @@
 """A local HTTP server that answers like Goflow's REST API (standard library only).
 
-What it emulates is listed at the end of ``shared/research/goflow-api.md``:
-bearer auth (401 / 403 with a JSON ``message``), the ``{"data", "next"}``
-envelope with an absolute ``next`` that carries the original query plus a
-position, ``filters[field]`` / ``filters[field:op]`` (raw or percent-encoded,
-repeated key = OR, different keys = AND, dotted paths), ``sort`` and
-``sort_direction``, a token bucket answering 429 + ``Retry-After``, and knobs
-for latency, injected errors, malformed pages, connection resets and scripted
-answers.
+What it emulates: bearer auth (401 / 403 with a JSON ``message``), the
+``{"data", "next"}`` envelope with an absolute ``next`` that carries the
+original query plus a position, ``filters[field]`` / ``filters[field:op]`` (raw
+or percent-encoded, repeated key = OR, different keys = AND, dotted paths),
+``sort`` and ``sort_direction``, a token bucket answering 429 +
+``Retry-After``, and knobs for latency, injected errors, malformed pages, connection
+resets and scripted answers.
 
 Speed matters (150,000 orders in under a minute through ~1,500 requests):
 orders are indexed by ``order_number`` and ``id``, serialised once, answered
@@ -22,15 +21,15 @@ import math
 import random
 import re
 import socket
-import socketserver
-import struct
 import sys
 import threading
 import time
 from datetime import datetime, timedelta, timezone
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, unquote_plus
+
+from tools.sandbox_http import TokenBucket, head_bytes, make_server, reset_connection
 
 API_PREFIX = "/v1"
 RESOURCES = ("orders", "products", "stores")
@@ -57,10 +56,6 @@ class _BadRequest(Exception):
     def __init__(self, message, status=HTTPStatus.BAD_REQUEST):
         super().__init__(message)
         self.status = status
-
-
-class _Abort(Exception):
-    """The connection was dropped on purpose; nothing to answer."""
 
 
 def parse_date(text):
@@ -243,49 +238,6 @@ class _Collection:
         return found
 
 
-class _TokenBucket:
-    def __init__(self, per_minute, burst, clock):
-        self.rate = per_minute / 60.0
-        self.capacity = float(burst)
-        self.tokens = self.capacity
-        self.clock = clock
-        self.updated = clock()
-        self.lock = threading.Lock()
-
-    def take(self):
-        """``0.0`` when a token was taken, else the seconds until one is free."""
-        with self.lock:
-            now = self.clock()
-            elapsed = now - self.updated
-            self.updated = now
-            self.tokens = min(self.capacity, self.tokens + elapsed * self.rate)
-            if self.tokens >= 1.0:
-                self.tokens -= 1.0
-                return 0.0
-            return (1.0 - self.tokens) / self.rate
-
-
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-
-    def server_bind(self):
-        # HTTPServer.server_bind does a reverse DNS lookup: skip it.
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = self.server_address[:2]
-
-    def handle_error(self, request, client_address):
-        error = sys.exc_info()[1]
-        if isinstance(error, OSError | ValueError | _Abort):
-            return  # client gone, timed out or reset on purpose
-        super().handle_error(request, client_address)
-
-
-class _HTTPServer6(_HTTPServer):
-    address_family = socket.AF_INET6
-
-
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "GoflowSandbox/1.0"
@@ -396,8 +348,7 @@ class SandboxServer:
             "products": _Collection(dataset.products, ("item_number", "id")),
             "stores": _Collection(dataset.stores, ("id",)),
         }
-        server_class = _HTTPServer6 if ":" in host else _HTTPServer
-        self._httpd = server_class((host, port), _Handler)
+        self._httpd = make_server(host, port, _Handler)
         self._httpd.sandbox = self
         self.port = self._httpd.server_address[1]
         self._thread = None
@@ -453,7 +404,7 @@ class SandboxServer:
             return
         if burst is None:
             burst = max(2, math.ceil(per_minute / 60))
-        self._bucket = _TokenBucket(per_minute, burst, self.clock)
+        self._bucket = TokenBucket(per_minute / 60.0, burst, self.clock)
 
     def script_responses(self, responses):
         """Answer the next requests with these, in turn, before anything else.
@@ -625,19 +576,8 @@ class SandboxServer:
 
     def _scripted(self, handler, item):
         if item == "reset":
-            connection = handler.connection
-            connection.setsockopt(
-                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-            )
-            handler.close_connection = True
-            for stream in (handler.rfile, handler.wfile):
-                try:
-                    stream.close()
-                except (OSError, ValueError):
-                    pass
             self._record(handler, -1)
-            connection.close()
-            raise _Abort()
+            reset_connection(handler)
         if isinstance(item, int):
             item = {"status": item}
         status = int(item.get("status", 200))
@@ -733,19 +673,7 @@ class SandboxServer:
         return self._send(handler, status, self._encode({"message": message}))
 
     def _send(self, handler, status, body, headers=None, content_type=None):
-        try:
-            reason = HTTPStatus(status).phrase
-        except ValueError:
-            reason = "Status"
-        lines = [
-            f"HTTP/1.1 {status} {reason}",
-            f"Content-Type: {content_type or 'application/json; charset=utf-8'}",
-            f"Content-Length: {len(body)}",
-        ]
-        lines.extend(f"{name}: {value}" for name, value in (headers or {}).items())
-        if handler.close_connection:
-            lines.append("Connection: close")
-        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        head = head_bytes(handler, status, len(body), headers, content_type)
         self._record(handler, status)
         handler.wfile.write(head + body)
         return status
