@@ -1,14 +1,18 @@
 """Shared fixtures of the plain suite.
 
-Goflow sandbox: real HTTP servers on 127.0.0.1 (port 0 = a free port), one per
-test that asks, stopped after it. Nothing here mocks the network.
+Goflow and marketplace sandboxes: real HTTP servers on 127.0.0.1 (port 0 = a
+free port), one per test that asks, stopped after it. Nothing here mocks the
+network.
 """
 
 import pytest
 
+from connectbooks_goflow.core.amazon_client import AmazonClient
 from connectbooks_goflow.core.goflow_client import GoflowClient
 from tools.goflow_sandbox.dataset import Dataset, build_dataset
 from tools.goflow_sandbox.server import SandboxServer
+from tools.marketplace_sandbox.amazon import AmazonApi
+from tools.marketplace_sandbox.server import MarketplaceSandbox
 
 SANDBOX_TOKEN = "sandbox-test-token-4f1c9a"
 
@@ -74,6 +78,68 @@ def client_factory(sleeps):
         options.setdefault("sleep", sleeps)
         options.setdefault("timeout", (2.0, 5.0))
         client = GoflowClient(token, base_url=server.url, **options)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+# -- marketplace sandbox (Amazon) ---------------------------------------------
+
+
+@pytest.fixture
+def amazon_factory():
+    """``make(dataset=..., distractors=True, **options)`` -> a started
+    marketplace sandbox's :class:`AmazonApi` (``api.server`` is the server).
+
+    By default: the settlements of ``build_dataset(60, 25, seed=11)`` (the
+    orders the ``goflow_dataset`` fixture serves), gzip and plain in turn,
+    the distractor reports, and no rate limit.
+    """
+    servers = []
+
+    def make(dataset="default", distractors=True, compression="mixed", **options):
+        options.setdefault("rate_limits", None)
+        server = MarketplaceSandbox()
+        servers.append(server)
+        api = server.mount(AmazonApi(**options))
+        if dataset == "default":
+            dataset = build_dataset(orders=60, skus=25, seed=11)
+        if dataset is not None:
+            api.add_settlements(dataset, compression=compression, seed=11)
+        if distractors:
+            api.add_distractors()
+        server.start()
+        return api
+
+    yield make
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def amazon_client_factory(sleeps):
+    """``make(api, **options)`` -> an :class:`AmazonClient` on the sandbox.
+
+    Defaults keep tests fast: the fake ``sleep``, short timeouts, no
+    client-side rate limit.
+    """
+    clients = []
+
+    def make(api, **options):
+        options.setdefault("sleep", sleeps)
+        options.setdefault("timeout", (2.0, 5.0))
+        options.setdefault("rate_limits", {})
+        client = AmazonClient(
+            options.pop("client_id", api.client_id),
+            options.pop("client_secret", api.client_secret),
+            options.pop("refresh_token", api.refresh_token or "Atzr|revoked-token"),
+            endpoint=api.server.url,
+            token_url=api.token_url,
+            **options,
+        )
         clients.append(client)
         return client
 

@@ -1,0 +1,7 @@
+"""``python -m tools.marketplace_sandbox``: serve Amazon look-alikes on loopback."""
+
+import sys
+
+from tools.marketplace_sandbox.cli import main
+
+sys.exit(main())

@@ -1,0 +1,167 @@
+"""Command line of the marketplace sandbox (see ``--help``)."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+
+from tools.goflow_sandbox.dataset import Dataset, build_dataset
+from tools.marketplace_sandbox import amazon, documents
+from tools.marketplace_sandbox.server import MarketplaceSandbox
+
+
+def _positive(text):
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError("a positive number")
+    return value
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.marketplace_sandbox",
+        description="A local HTTP server that answers like Login with Amazon and "
+        "the SP-API Reports API, serving settlement reports whose orders match "
+        "the Goflow sandbox started with the same data arguments.",
+    )
+    add = parser.add_argument
+    add("--host", default="127.0.0.1", help="address to listen on (loopback)")
+    add("--port", type=int, default=8098, help="0 picks a free port")
+    data = parser.add_argument_group(
+        "settlements", "the Goflow sandbox's data arguments: same values, same orders"
+    )
+    data.add_argument("--orders", type=int, default=1000, help="0: none generated")
+    data.add_argument("--skus", type=int, default=200)
+    data.add_argument("--seed", type=int, default=1)
+    data.add_argument("--missing-share", type=float, default=0.1)
+    data.add_argument("--data", default=None, help="a Goflow sandbox JSON data set")
+    data.add_argument(
+        "--period-days", type=int, default=documents.PERIOD_DAYS, help="days"
+    )
+    data.add_argument(
+        "--first-settlement-id", type=int, default=documents.FIRST_SETTLEMENT_ID
+    )
+    data.add_argument(
+        "--report-file",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="serve this settlement file too (repeatable)",
+    )
+    data.add_argument(
+        "--compression",
+        choices=("gzip", "none", "mixed"),
+        default="gzip",
+        help="how documents are served (mixed: gzip and plain in turn)",
+    )
+    data.add_argument(
+        "--no-distractors",
+        action="store_true",
+        help="list no IN_PROGRESS settlement and no report of another type",
+    )
+    data.add_argument(
+        "--bench-orders",
+        type=int,
+        default=0,
+        help="also serve a gzip settlement of this many orders (153000: about "
+        "1,000,000 rows), generated once into the temporary directory",
+    )
+    data.add_argument("--bench-seed", type=int, default=documents.BENCH_SEED)
+    lwa = parser.add_argument_group("Login with Amazon")
+    lwa.add_argument("--client-id", default=amazon.DEFAULT_CLIENT_ID)
+    lwa.add_argument("--client-secret", default=amazon.DEFAULT_CLIENT_SECRET)
+    lwa.add_argument("--refresh-token", default=amazon.DEFAULT_REFRESH_TOKEN)
+    lwa.add_argument("--token-lifetime", type=_positive, default=3600.0, help="seconds")
+    lwa.add_argument(
+        "--url-lifetime", type=_positive, default=300.0, help="download URL, seconds"
+    )
+    lwa.add_argument("--marketplace-id", default=amazon.DEFAULT_MARKETPLACE_ID)
+    limits = parser.add_argument_group("rate limits")
+    limits.add_argument(
+        "--speedup", type=_positive, default=1.0, help="multiplies Amazon's rates"
+    )
+    limits.add_argument("--no-rate-limit", action="store_true")
+    limits.add_argument(
+        "--retry-after", action="store_true", help="send Retry-After on 429"
+    )
+    add("--latency-ms", type=float, default=0.0, help="delay of every answer")
+    add("--verbose", action="store_true", help="log every request to stderr")
+    return parser
+
+
+def build_sandbox(args):
+    """The :class:`MarketplaceSandbox` (not started) the arguments describe."""
+    sandbox = MarketplaceSandbox(
+        args.host, args.port, latency_ms=args.latency_ms, verbose=args.verbose
+    )
+    api = sandbox.mount(
+        amazon.AmazonApi(
+            client_id=args.client_id,
+            client_secret=args.client_secret,
+            refresh_token=args.refresh_token,
+            token_lifetime=args.token_lifetime,
+            url_lifetime=args.url_lifetime,
+            rate_limits=None if args.no_rate_limit else amazon.PUBLISHED_RATE_LIMITS,
+            speedup=args.speedup,
+            retry_after=args.retry_after,
+            marketplace_id=args.marketplace_id,
+        )
+    )
+    compression = {"gzip": "GZIP", "none": None, "mixed": "mixed"}[args.compression]
+    if args.data:
+        dataset = Dataset.from_json(args.data)
+    elif args.orders:
+        dataset = build_dataset(args.orders, args.skus, args.seed, args.missing_share)
+    else:
+        dataset = None
+    if dataset is not None:
+        api.add_settlements(
+            dataset,
+            compression=compression,
+            period_days=args.period_days,
+            first_settlement_id=args.first_settlement_id,
+            seed=args.seed,
+        )
+    for index, path in enumerate(args.report_file):
+        chosen = compression
+        if compression == "mixed":
+            chosen = "GZIP" if index % 2 == 0 else None
+        if documents.read_summary(path).gzipped:
+            chosen = "GZIP"
+        api.add_report(path, compression=chosen)
+    if args.bench_orders:
+        api.add_report(
+            documents.bench_settlement(args.bench_orders, args.bench_seed),
+            compression="GZIP",
+        )
+    if not args.no_distractors:
+        api.add_distractors()
+    return sandbox
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    sandbox = build_sandbox(args)
+    api = sandbox.apps[0]
+    stopping = threading.Event()
+
+    def _stop(_signum, _frame):
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    sandbox.start()
+    settlements = [r for r in api.reports if r.settlement_id]
+    print(
+        f"Marketplace sandbox serving {sandbox.url} (Amazon SP-API endpoint "
+        f"{sandbox.url}, LWA {api.token_url}, {len(settlements)} settlement "
+        f"report(s) of {len(api.reports)})",
+        flush=True,
+    )
+    while not stopping.wait(0.5):
+        pass
+    sandbox.stop()
+    print("Marketplace sandbox stopped", file=sys.stderr, flush=True)
+    return 0

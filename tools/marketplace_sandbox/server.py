@@ -1,0 +1,347 @@
+"""One local HTTP server hosting marketplace look-alikes (standard library only).
+
+The server knows nothing of Amazon: it routes requests to the *apps* mounted
+on it (:class:`~tools.marketplace_sandbox.amazon.AmazonApi` today; Walmart's
+token and reconciliation endpoints can be mounted beside it later), records
+every request, and answers scripted faults before anything else (a status, a
+TCP reset, a delay). An app is any object with ``routes()`` returning
+``(method, compiled path pattern, callable(request, match))`` triples.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler
+from urllib.parse import parse_qsl
+
+from tools.sandbox_http import head_bytes, make_server, reset_connection
+
+RecordedRequest = collections.namedtuple(
+    "RecordedRequest", "timestamp method path query status headers"
+)
+
+
+@dataclass
+class Request:
+    """What an app sees of a request."""
+
+    method: str
+    path: str
+    raw_query: str
+    headers: dict
+    body: bytes
+    host: str
+
+    @property
+    def query(self):
+        """Query pairs, repeated keys kept, blank values kept."""
+        return parse_qsl(self.raw_query, keep_blank_values=True)
+
+    def form(self):
+        """A form-encoded body as a dict (last value wins)."""
+        return dict(parse_qsl(self.body.decode("latin-1"), keep_blank_values=True))
+
+    def header(self, name):
+        return self.headers.get(name.lower())
+
+
+@dataclass
+class Answer:
+    """An app's answer: a body in memory, or a file streamed from disk."""
+
+    status: int
+    body: bytes = b""
+    headers: dict = field(default_factory=dict)
+    content_type: str = "application/json"
+    path: str | None = None  # stream this file instead of ``body``
+    length: int | None = None  # with ``path``: bytes to send (a cut-short file)
+    declared_length: int | None = None  # Content-Length to claim, if not length
+
+    @classmethod
+    def json(cls, status, value, headers=None):
+        body = json.dumps(value, separators=(",", ":")).encode()
+        return cls(status, body, dict(headers or {}))
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "MarketplaceSandbox/1.0"
+    timeout = 120
+
+    def setup(self):
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.server.sandbox._connections.add(self.connection)
+
+    def finish(self):
+        self.server.sandbox._connections.discard(self.connection)
+        try:
+            super().finish()
+        except (OSError, ValueError):
+            pass
+
+    def _any(self):
+        self.server.sandbox._handle(self)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _any
+
+    def log_message(self, format, *args):
+        if self.server.sandbox.verbose:
+            sys.stderr.write(f"marketplace sandbox: {format % args}\n")
+
+
+class MarketplaceSandbox:
+    """HTTP server on loopback hosting the mounted marketplace apps.
+
+    :param host: address to listen on
+    :param port: 0 picks a free port
+    :param latency_ms: delay before each answer
+    :param verbose: log every request to stderr
+    :param clock: monotonic clock of the recorded timestamps
+    """
+
+    def __init__(
+        self, host="127.0.0.1", port=0, *, latency_ms=0.0, verbose=False, clock=None
+    ):
+        self.host = host
+        self.latency_ms = latency_ms
+        self.verbose = verbose
+        self.clock = clock or time.monotonic
+        self.apps = []
+        self._routes = []
+        # (monotonic arrival, method, path, raw query, status, headers); the
+        # status is 0 while the answer is prepared, -1 when none was sent.
+        self.requests = []
+        self._requests_lock = threading.Lock()
+        self._script = collections.deque()
+        self._script_lock = threading.Lock()
+        self._connections = set()
+        self._httpd = make_server(host, port, _Handler)
+        self._httpd.sandbox = self
+        self.port = self._httpd.server_address[1]
+        self._thread = None
+
+    # -- life cycle --
+
+    @property
+    def url(self):
+        """``http://host:port`` (no trailing slash)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def mount(self, app):
+        """Serve ``app``'s routes; returns the app."""
+        self.apps.append(app)
+        self._routes.extend(app.routes())
+        attach = getattr(app, "attach", None)
+        if attach is not None:
+            attach(self)
+        return app
+
+    def start(self):
+        """Serve in a background thread; returns self."""
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="marketplace-sandbox",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self):
+        """Stop serving, drop open connections, let the apps clean up."""
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        for connection in list(self._connections):
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        for app in self.apps:
+            close = getattr(app, "close", None)
+            if close is not None:
+                close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+    # -- scripted faults --
+
+    def script_responses(self, responses):
+        """Answer the next requests with these, in turn, before any app.
+
+        Each item: an HTTP status; a dict with ``status``, ``body`` (bytes,
+        text or JSON-able) and ``headers``; ``"reset"`` to drop the
+        connection with a TCP reset; or ``{"delay_ms": n}`` to answer
+        normally after n milliseconds.
+        """
+        with self._script_lock:
+            self._script.extend(responses)
+
+    def fail_next(self, count, status=500, retry_after=None, body=None):
+        """Answer the next ``count`` requests with ``status``."""
+        headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
+        body = body or {
+            "errors": [
+                {
+                    "code": "InternalFailure" if status >= 500 else "Scripted",
+                    "message": f"Sandbox answer {status} (scripted).",
+                    "details": "",
+                }
+            ]
+        }
+        self.script_responses(
+            [{"status": status, "body": body, "headers": headers}] * count
+        )
+
+    def reset_next(self, count=1):
+        """Drop the connection of the next ``count`` requests (TCP reset)."""
+        self.script_responses(["reset"] * count)
+
+    def clear_script(self):
+        with self._script_lock:
+            self._script.clear()
+
+    def requests_to(self, prefix, method=None):
+        """Recorded requests whose path starts with ``prefix``."""
+        return [
+            r
+            for r in self.requests
+            if r.path.startswith(prefix) and (method is None or r.method == method)
+        ]
+
+    # -- request handling --
+
+    def _handle(self, handler):
+        path, _sep, raw_query = handler.path.partition("?")
+        headers = {name.lower(): value for name, value in handler.headers.items()}
+        record = RecordedRequest(
+            self.clock(), handler.command, path, raw_query, 0, headers
+        )
+        with self._requests_lock:
+            handler.sandbox_record = len(self.requests)
+            self.requests.append(record)
+        try:
+            length = int(handler.headers.get("Content-Length") or 0)
+            body = handler.rfile.read(length) if length else b""
+            self._answer(handler, path, raw_query, headers, body)
+        finally:
+            self._record(handler, -1)
+
+    def _record(self, handler, status):
+        index = handler.sandbox_record
+        if index is not None:
+            handler.sandbox_record = None
+            with self._requests_lock:
+                self.requests[index] = self.requests[index]._replace(status=status)
+
+    def _answer(self, handler, path, raw_query, headers, body):
+        scripted = None
+        with self._script_lock:
+            if self._script:
+                scripted = self._script.popleft()
+        if self.latency_ms:
+            time.sleep(self.latency_ms / 1000.0)
+        if isinstance(scripted, dict) and "status" not in scripted:
+            time.sleep(scripted.get("delay_ms", 0) / 1000.0)
+            scripted = None
+        if scripted == "reset":
+            self._record(handler, -1)
+            reset_connection(handler)
+        if scripted is not None:
+            return self._send(handler, self._scripted(scripted))
+        request = Request(
+            handler.command,
+            path,
+            raw_query,
+            headers,
+            body,
+            headers.get("host") or f"{self.host}:{self.port}",
+        )
+        allowed = []
+        for method, pattern, call in self._routes:
+            match = pattern.fullmatch(path)
+            if match is None:
+                continue
+            if method != handler.command:
+                allowed.append(method)
+                continue
+            return self._send(handler, call(request, match))
+        if allowed:
+            return self._send(
+                handler, Answer.json(405, {"message": "Method not allowed."})
+            )
+        return self._send(handler, Answer.json(404, {"message": f"No route {path}."}))
+
+    @staticmethod
+    def _scripted(item):
+        if isinstance(item, int):
+            item = {"status": item}
+        status = int(item.get("status", 200))
+        body = item.get("body")
+        if body is None:
+            body = {"message": f"Sandbox answer {status} (scripted)."}
+        headers = dict(item.get("headers") or {})
+        content_type = headers.pop("Content-Type", "application/json")
+        if isinstance(body, str):
+            body = body.encode()
+        elif not isinstance(body, bytes):
+            body = json.dumps(body, separators=(",", ":")).encode()
+        return Answer(status, body, headers, content_type)
+
+    def _send(self, handler, answer):
+        if answer.path is None:
+            head = head_bytes(
+                handler,
+                answer.status,
+                len(answer.body),
+                answer.headers,
+                answer.content_type,
+            )
+            self._record(handler, answer.status)
+            if handler.command == "HEAD":
+                handler.wfile.write(head)
+            else:
+                handler.wfile.write(head + answer.body)
+            return answer.status
+        return self._send_file(handler, answer)
+
+    def _send_file(self, handler, answer):
+        size = os.path.getsize(answer.path)
+        length = size if answer.length is None else min(answer.length, size)
+        declared = answer.declared_length or length
+        if declared != length:
+            handler.close_connection = True
+        head = head_bytes(
+            handler, answer.status, declared, answer.headers, answer.content_type
+        )
+        self._record(handler, answer.status)
+        handler.wfile.write(head)
+        if handler.command == "HEAD":
+            return answer.status
+        with open(answer.path, "rb") as source:
+            remaining = length
+            while remaining > 0:
+                chunk = source.read(min(1 << 20, remaining))
+                if not chunk:
+                    break
+                handler.wfile.write(chunk)
+                remaining -= len(chunk)
+        if declared != length:
+            handler.wfile.flush()
+            reset_connection(handler)
+        return answer.status
