@@ -61,6 +61,7 @@ STATUS_TOO_MANY_REQUESTS = 429  # RFC 6585 §4
 SERVER_ERROR_MIN = 500  # RFC 9110 §15.6: every 5xx is the server's fault
 LOOPBACK_HOSTNAMES = frozenset({"localhost", "localhost.localdomain"})
 MASK = "***"
+_EPSILON = 1e-9  # seconds: below this, a computed wait is rounding noise
 
 
 # -- Errors -----------------------------------------------------------------
@@ -273,12 +274,6 @@ class RateLimiter:
         self._sleep = sleep
         self._ready = None  # theoretical arrival time of the next request
 
-    def delay(self):
-        """Seconds to wait before the next request may leave (0 = now)."""
-        now = self._clock()
-        ready = now if self._ready is None else max(self._ready, now)
-        return max(0.0, ready - self._tolerance - now)
-
     def wait(self, max_wait=None):
         """Take a token, sleeping until one is free.
 
@@ -289,13 +284,18 @@ class RateLimiter:
         """
         now = self._clock()
         ready = now if self._ready is None else max(self._ready, now)
-        wait = max(0.0, ready - self._tolerance - now)
+        wait = ready - self._tolerance - now
+        if wait < _EPSILON:  # float residue of the sums is no wait
+            wait = 0.0
         if max_wait is not None and wait > max_wait:
             error = ThrottledError(f"the rate limit asks to wait {wait:.0f} seconds")
             error.retry_after = wait
             raise error
         if wait > 0:
             self._sleep(wait)
+            # The request leaves now: a real sleep may have overslept (a fake
+            # one has not moved the clock, and the slot counts).
+            ready = max(ready, self._clock())
         self._ready = ready + self.interval
         return wait
 
