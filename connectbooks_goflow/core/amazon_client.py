@@ -133,6 +133,7 @@ _SERVICE = http_policy.Service(
     "continues at the next run.",
     wait_hint="the fetch stopped there and continues at the next run.",
     settings_hint="Check the region and addresses of the Amazon connection.",
+    logger=_logger,
     reach_hint="check the region and this server's internet access",
     body_message=amazon_message,
 )
@@ -457,8 +458,8 @@ class AmazonClient:
         page_size=const.MAX_PAGE_SIZE,
         max_pages=None,
     ):
-        """Yield the settlement reports Amazon has ready (DONE), oldest pages
-        first as Amazon pages them.
+        """Yield the settlement reports Amazon has ready (DONE), in Amazon's
+        order (newest first).
 
         Asks ``getReports`` for ``GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2``,
         ``processingStatuses=DONE``, these marketplaces, ``createdSince``;

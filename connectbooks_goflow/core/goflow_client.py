@@ -515,6 +515,7 @@ _SERVICE = http_policy.Service(
     wait_hint="the sync stopped instead. Try again later, or lower the rate limit "
     "of the Goflow connection.",
     settings_hint="Check the Goflow connection settings.",
+    logger=_logger,
     reach_hint="check the subdomain and this server's internet access",
 )
 _is_loopback = http_policy.is_loopback

@@ -157,6 +157,8 @@ class Service:
     :param settings_hint: closes the message of a request that cannot be sent
     :param reach_hint: in brackets after "could not be reached at <host>"
     :param body_message: the server's own words in an error body, or ""
+    :param logger: where the policy logs for this client (its own module's
+        logger, so that a caller can mute or route one client's logs)
     """
 
     name: str
@@ -167,6 +169,7 @@ class Service:
     settings_hint: str = "Check the connection settings."
     reach_hint: str = "check the address and this server's internet access"
     body_message: Callable = json_message
+    logger: logging.Logger | None = None
 
 
 # -- Secrets ----------------------------------------------------------------
@@ -416,6 +419,7 @@ class HttpPolicy:
         self.redact = redactor or Redactor()
         self.sleep = sleep
         self.clock = clock
+        self._logger = service.logger or _logger
         self._random = random.Random()
         self._owns_session = session is None
         if session is None:
@@ -466,8 +470,10 @@ class HttpPolicy:
 
     def log(self, level, message, *args):
         """Log through the redactor (the arguments may quote a server)."""
-        if _logger.isEnabledFor(level):
-            _logger.log(level, "%s", self.redact(message % args if args else message))
+        if self._logger.isEnabledFor(level):
+            self._logger.log(
+                level, "%s", self.redact(message % args if args else message)
+            )
 
     def backoff(self, attempt):
         """Exponential backoff with jitter: in [cap/2, cap] for the attempt."""
