@@ -854,24 +854,14 @@ class AmazonClient:
 
     def _download_refused(self, response, document, renewals):
         status = response.status_code
-        text = response.text[:2000] if status < 500 else ""
-        expired = "expired" in text.lower() or status == const.STATUS_FORBIDDEN
-        if expired:
-            message = (
-                f"Amazon's storage refused the download of report document "
-                f"{document.document_id} (HTTP {status}) even with a new link"
-                if renewals
-                else f"Amazon's storage refused the download of report document "
-                f"{document.document_id} (HTTP {status})"
-            )
-            message += ". Try again later; if it lasts, " + _SUPPORT_HINT[0].lower()
-            message += _SUPPORT_HINT[1:]
-        else:
-            message = (
-                f"Amazon's storage answered HTTP {status} for report document "
-                f"{document.document_id}. " + _SUPPORT_HINT
-            )
-        return self._error(AmazonRequestError, message, status=status)
+        again = " even with a new link" if renewals else ""
+        return self._error(
+            AmazonRequestError,
+            f"Amazon's storage refused the download of report document "
+            f"{document.document_id} with HTTP {status}{again}. Try again later; "
+            "if it lasts, " + _SUPPORT_HINT[0].lower() + _SUPPORT_HINT[1:],
+            status=status,
+        )
 
     # -- small helpers --
 

@@ -518,8 +518,6 @@ _SERVICE = http_policy.Service(
     logger=_logger,
     reach_hint="check the subdomain and this server's internet access",
 )
-_is_loopback = http_policy.is_loopback
-_has_control_chars = http_policy.has_control_chars
 
 
 def _unique_texts(values):
@@ -591,7 +589,7 @@ class GoflowClient:
         }
         if beta_contact:
             beta_contact = str(beta_contact).strip()
-            if _has_control_chars(beta_contact):
+            if http_policy.has_control_chars(beta_contact):
                 raise GoflowConfigError(
                     "The Goflow beta contact must be one e-mail address, without "
                     "spaces or line breaks."
@@ -619,7 +617,7 @@ class GoflowClient:
             max_wait=max_wait,
             redactor=http_policy.Redactor([self._token]),
             # Never send loopback traffic through an environment proxy.
-            loopback=_is_loopback(self._base_parts.hostname),
+            loopback=http_policy.is_loopback(self._base_parts.hostname),
             session=session,
             sleep=sleep,
             clock=clock,
@@ -643,7 +641,7 @@ class GoflowClient:
                 "account owner creates under Settings > API Tokens."
             )
         token = token.strip()
-        if _has_control_chars(token):
+        if http_policy.has_control_chars(token):
             raise GoflowConfigError(
                 "The Goflow API token contains spaces or line breaks. Copy it "
                 "again from Goflow (Settings > API Tokens) without them."
@@ -664,7 +662,7 @@ class GoflowClient:
                     "The Goflow base URL must not contain a user name, a password, "
                     "a query or a fragment."
                 )
-            if parts.scheme != "https" and not _is_loopback(parts.hostname):
+            if parts.scheme != "https" and not http_policy.is_loopback(parts.hostname):
                 raise GoflowConfigError(
                     f"The Goflow base URL must use https ({parts.hostname} is not "
                     "this machine); Goflow refuses plain http."

@@ -24,6 +24,9 @@ missing, unknown or expired (details say which), and for every call while
 ``deny_access`` is set (a seller asked on a region it does not sell in).
 Each operation has its token bucket at Amazon's published rate times
 ``speedup``, answering 429 ``QuotaExceeded``.
+
+Amazon's names and numbers are written here apart from the client's
+constants on purpose: a wrong value in the client then fails a test.
 """
 
 from __future__ import annotations
