@@ -6,6 +6,7 @@ the max_wait option and the secrecy of every credential."""
 import gzip
 import io
 import logging
+import time
 import traceback
 from datetime import datetime, timezone
 from urllib.parse import parse_qsl
@@ -395,11 +396,11 @@ def test_429_with_a_fractional_retry_after_is_honoured(
 def test_the_sandbox_token_bucket_is_backed_off_for_real(
     amazon_factory, amazon_client_factory
 ):
-    # getReports at 0.0222/s x 2000 = a token every 22 ms after a burst of 10;
+    # getReports at 0.0222/s x 200 = a token every 225 ms after a burst of 10;
     # no client-side limit here, so the client meets 429s and backs off.
-    api = amazon_factory(rate_limits=PUBLISHED_RATE_LIMITS, speedup=2000)
+    api = amazon_factory(rate_limits=PUBLISHED_RATE_LIMITS, speedup=200)
     client = amazon_client_factory(
-        api, sleep=__import__("time").sleep, backoff_base=0.02, backoff_max=0.1
+        api, sleep=time.sleep, backoff_base=0.1, backoff_max=0.4
     )
     for _round in range(8):
         assert len(list(client.list_settlement_reports(US, page_size=1))) == 2
@@ -411,9 +412,11 @@ def test_the_sandbox_token_bucket_is_backed_off_for_real(
 def test_the_client_side_bucket_keeps_below_the_published_rate(
     amazon_factory, amazon_client_factory
 ):
+    # The client paces at half the sandbox's rate: network jitter cannot
+    # bring two requests closer than the sandbox's interval.
     api = amazon_factory(rate_limits=PUBLISHED_RATE_LIMITS, speedup=2000)
     client = amazon_client_factory(
-        api, sleep=__import__("time").sleep, rate_limits=None, rate_speedup=1900
+        api, sleep=time.sleep, rate_limits=None, rate_speedup=1000
     )
     for _round in range(8):
         list(client.list_settlement_reports(US, page_size=1))

@@ -539,12 +539,15 @@ class HttpPolicy:
 
             status = response.status_code
             if status == STATUS_TOO_MANY_REQUESTS:
+                # A streamed answer gives its connection back (headers stay).
+                response.close()
                 throttled += 1
                 self._wait_throttled(response, throttled, what)
                 continue
             if status >= SERVER_ERROR_MIN:
                 failures += 1
                 message = self.service.body_message(response)
+                response.close()
                 reason = f"answered HTTP {status}" + (
                     f" ({message})" if message else ""
                 )
