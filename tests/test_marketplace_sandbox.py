@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 import pytest
 
 from tools.goflow_sandbox.dataset import build_dataset
-from tools.marketplace_sandbox import documents
+from tools.marketplace_sandbox import cli, documents
 from tools.marketplace_sandbox.amazon import SETTLEMENT_REPORT_TYPE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -433,6 +433,40 @@ def test_a_served_file_is_gzipped_streamed_and_listed(amazon_factory, tmp_path):
 
 
 # -- command line ----------------------------------------------------------------------
+
+
+def test_command_line_options_build_the_served_reports(tmp_path):
+    plain = documents.settlements_from_dataset(
+        build_dataset(orders=40, skus=10, seed=2), tmp_path, first_settlement_id=5
+    )[0]
+    args = cli.build_parser().parse_args(
+        [
+            "--port",
+            "0",
+            "--orders",
+            "0",
+            "--report-file",
+            str(plain.path),
+            "--compression",
+            "none",
+            "--no-distractors",
+            "--bench-orders",
+            "200",
+            "--bench-dir",
+            str(tmp_path / "bench"),
+            "--no-rate-limit",
+        ]
+    )
+    sandbox = cli.build_sandbox(args)
+    try:
+        api = sandbox.apps[0]
+        served, bench = api.reports
+        assert (served.settlement_id, served.compression) == ("5", None)
+        assert bench.compression == "GZIP"
+        assert bench.path.parent == tmp_path / "bench"
+        assert api._buckets == {}
+    finally:
+        sandbox.stop()
 
 
 def _read_line(stream, timeout):

@@ -25,6 +25,10 @@ missing, unknown or expired (details say which), and for every call while
 Each operation has its token bucket at Amazon's published rate times
 ``speedup``, answering 429 ``QuotaExceeded``.
 
+Not emulated: Amazon's 90-day retention (``createdSince`` defaults to 90
+days ago there; here to the beginning), so that data sets of any date stay
+listable.
+
 Amazon's names and numbers are written here apart from the client's
 constants on purpose: a wrong value in the client then fails a test.
 """

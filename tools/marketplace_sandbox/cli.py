@@ -69,6 +69,9 @@ def build_parser():
         "1,000,000 rows), generated once into the temporary directory",
     )
     data.add_argument("--bench-seed", type=int, default=documents.BENCH_SEED)
+    data.add_argument(
+        "--bench-dir", default=None, help="where it is kept (default: temporary)"
+    )
     lwa = parser.add_argument_group("Login with Amazon")
     lwa.add_argument("--client-id", default=amazon.DEFAULT_CLIENT_ID)
     lwa.add_argument("--client-secret", default=amazon.DEFAULT_CLIENT_SECRET)
@@ -133,7 +136,9 @@ def build_sandbox(args):
         api.add_report(path, compression=chosen)
     if args.bench_orders:
         api.add_report(
-            documents.bench_settlement(args.bench_orders, args.bench_seed),
+            documents.bench_settlement(
+                args.bench_orders, args.bench_seed, args.bench_dir
+            ),
             compression="GZIP",
         )
     if not args.no_distractors:

@@ -157,8 +157,12 @@ class MarketplaceSandbox:
         return self
 
     def stop(self):
-        """Stop serving, drop open connections, let the apps clean up."""
-        self._httpd.shutdown()
+        """Stop serving, drop open connections, let the apps clean up.
+
+        Also for a sandbox never started (its apps' files are removed).
+        """
+        if self._thread is not None:
+            self._httpd.shutdown()  # waits for serve_forever: only if started
         self._httpd.server_close()
         for connection in list(self._connections):
             try:
