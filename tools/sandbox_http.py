@@ -1,8 +1,10 @@
 """HTTP plumbing shared by the local sandboxes (standard library only).
 
 A threading server that does no reverse DNS lookup and stays quiet about
-clients that go away, a token bucket, a raw answer writer and a TCP reset:
-what the Goflow sandbox and the marketplace sandbox both need.
+clients that go away, a request handler that tracks its connections, the
+life cycle of a sandbox served from a thread, a token bucket, a raw answer
+writer and a TCP reset: what the Goflow sandbox and the marketplace sandbox
+both need.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import struct
 import sys
 import threading
 from http import HTTPStatus
-from http.server import ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class Abort(Exception):
@@ -39,6 +41,82 @@ class QuietHTTPServer(ThreadingHTTPServer):
 
 class QuietHTTPServer6(QuietHTTPServer):
     address_family = socket.AF_INET6
+
+
+class TrackedHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1 keep-alive handler whose connections the sandbox can drop.
+
+    ``self.server.sandbox`` is the sandbox: it has ``_connections`` (a set)
+    and ``verbose``.
+    """
+
+    protocol_version = "HTTP/1.1"
+    timeout = 120  # an idle keep-alive connection is closed after this
+    log_prefix = "sandbox"
+
+    def setup(self):
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.server.sandbox._connections.add(self.connection)
+
+    def finish(self):
+        self.server.sandbox._connections.discard(self.connection)
+        try:
+            super().finish()
+        except (OSError, ValueError):
+            pass
+
+    def log_message(self, format, *args):
+        if self.server.sandbox.verbose:
+            sys.stderr.write(f"{self.log_prefix}: {format % args}\n")
+
+
+class ServedSandbox:
+    """Life cycle of a sandbox holding ``_httpd`` (see :func:`make_server`)
+    and ``_connections``: serve from a thread or the caller's, stop, and be a
+    context manager."""
+
+    thread_name = "sandbox"
+    _thread = None
+    _serving = False
+
+    def start(self):
+        """Serve in a background thread; returns self."""
+        self._serving = True
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=self.thread_name,
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self):
+        """Serve in the calling thread until :meth:`stop`."""
+        self._serving = True
+        self._httpd.serve_forever(poll_interval=0.05)
+
+    def stop(self):
+        """Stop serving and drop open connections (also when never started)."""
+        if self._serving:
+            self._httpd.shutdown()  # waits for serve_forever: only if it runs
+            self._serving = False
+        self._httpd.server_close()
+        for connection in list(self._connections):
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info):
+        self.stop()
 
 
 def make_server(host, port, handler):

@@ -20,16 +20,20 @@ import json
 import math
 import random
 import re
-import socket
-import sys
 import threading
 import time
 from datetime import datetime, timedelta, timezone
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, unquote_plus
 
-from tools.sandbox_http import TokenBucket, head_bytes, make_server, reset_connection
+from tools.sandbox_http import (
+    ServedSandbox,
+    TokenBucket,
+    TrackedHandler,
+    head_bytes,
+    make_server,
+    reset_connection,
+)
 
 API_PREFIX = "/v1"
 RESOURCES = ("orders", "products", "stores")
@@ -238,22 +242,8 @@ class _Collection:
         return found
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(TrackedHandler):
     server_version = "GoflowSandbox/1.0"
-    timeout = 120  # an idle keep-alive connection is closed after this
-
-    def setup(self):
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.server.sandbox._connections.add(self.connection)
-
-    def finish(self):
-        self.server.sandbox._connections.discard(self.connection)
-        try:
-            super().finish()
-        except (OSError, ValueError):
-            pass
 
     def do_GET(self):
         self.server.sandbox._handle(self)
@@ -264,12 +254,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _not_allowed
 
-    def log_message(self, format, *args):
-        if self.server.sandbox.verbose:
-            sys.stderr.write(f"sandbox: {format % args}\n")
 
-
-class SandboxServer:
+class SandboxServer(ServedSandbox):
     """Goflow look-alike serving a :class:`~.dataset.Dataset` on ``/v1``.
 
     :param dataset: the data to serve
@@ -288,6 +274,8 @@ class SandboxServer:
     :param require_beta_contact: answer 400 to requests without X-Beta-Contact
     :param seed: seed of the random error and malformed-page injection
     """
+
+    thread_name = "goflow-sandbox"
 
     def __init__(
         self,
@@ -351,7 +339,6 @@ class SandboxServer:
         self._httpd = make_server(host, port, _Handler)
         self._httpd.sandbox = self
         self.port = self._httpd.server_address[1]
-        self._thread = None
 
     # -- life cycle --
 
@@ -360,40 +347,6 @@ class SandboxServer:
         """Base URL of the API, ``http://host:port/v1``."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}{API_PREFIX}"
-
-    def start(self):
-        """Serve in a background thread; returns self."""
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="goflow-sandbox",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def serve_forever(self):
-        """Serve in the calling thread until :meth:`stop`."""
-        self._httpd.serve_forever(poll_interval=0.05)
-
-    def stop(self):
-        """Stop serving and drop open connections."""
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        for connection in list(self._connections):
-            try:
-                connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc_info):
-        self.stop()
 
     # -- knobs --
 

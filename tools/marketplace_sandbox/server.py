@@ -13,15 +13,18 @@ from __future__ import annotations
 import collections
 import json
 import os
-import socket
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl
 
-from tools.sandbox_http import head_bytes, make_server, reset_connection
+from tools.sandbox_http import (
+    ServedSandbox,
+    TrackedHandler,
+    head_bytes,
+    make_server,
+    reset_connection,
+)
 
 RecordedRequest = collections.namedtuple(
     "RecordedRequest", "timestamp method path query status headers"
@@ -70,34 +73,17 @@ class Answer:
         return cls(status, body, dict(headers or {}))
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(TrackedHandler):
     server_version = "MarketplaceSandbox/1.0"
-    timeout = 120
-
-    def setup(self):
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.server.sandbox._connections.add(self.connection)
-
-    def finish(self):
-        self.server.sandbox._connections.discard(self.connection)
-        try:
-            super().finish()
-        except (OSError, ValueError):
-            pass
+    log_prefix = "marketplace sandbox"
 
     def _any(self):
         self.server.sandbox._handle(self)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _any
 
-    def log_message(self, format, *args):
-        if self.server.sandbox.verbose:
-            sys.stderr.write(f"marketplace sandbox: {format % args}\n")
 
-
-class MarketplaceSandbox:
+class MarketplaceSandbox(ServedSandbox):
     """HTTP server on loopback hosting the mounted marketplace apps.
 
     :param host: address to listen on
@@ -106,6 +92,8 @@ class MarketplaceSandbox:
     :param verbose: log every request to stderr
     :param clock: monotonic clock of the recorded timestamps
     """
+
+    thread_name = "marketplace-sandbox"
 
     def __init__(
         self, host="127.0.0.1", port=0, *, latency_ms=0.0, verbose=False, clock=None
@@ -126,7 +114,6 @@ class MarketplaceSandbox:
         self._httpd = make_server(host, port, _Handler)
         self._httpd.sandbox = self
         self.port = self._httpd.server_address[1]
-        self._thread = None
 
     # -- life cycle --
 
@@ -145,43 +132,14 @@ class MarketplaceSandbox:
             attach(self)
         return app
 
-    def start(self):
-        """Serve in a background thread; returns self."""
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="marketplace-sandbox",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
     def stop(self):
-        """Stop serving, drop open connections, let the apps clean up.
-
-        Also for a sandbox never started (its apps' files are removed).
-        """
-        if self._thread is not None:
-            self._httpd.shutdown()  # waits for serve_forever: only if started
-        self._httpd.server_close()
-        for connection in list(self._connections):
-            try:
-                connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        """Stop serving, drop open connections, let the apps clean up (also
+        when never started)."""
+        super().stop()
         for app in self.apps:
             close = getattr(app, "close", None)
             if close is not None:
                 close()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc_info):
-        self.stop()
 
     # -- scripted faults --
 
