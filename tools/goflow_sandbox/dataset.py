@@ -1,8 +1,9 @@
 """Deterministic, Goflow-shaped data for the sandbox, the tests and the benchmarks.
 
-Shapes follow ``shared/research/goflow-api.md`` §4; the per-line ``cost`` and the
-order-level ``returns`` are the connector's unconfirmed cost assumption
-(DESIGN §6), kept here in :func:`_line_cost` and :func:`_returns` only.
+Shapes follow Goflow's public API documentation (orders, products, stores);
+the per-line ``cost`` and the order-level ``returns`` are the connector's
+unconfirmed cost assumption (docs/architecture.md, "What is assumed about
+Goflow"), kept here in :func:`_line_cost` and :func:`_returns` only.
 
 The settlement-file generator reads, per order: ``order_number``, ``date``,
 ``store``; per line: ``product.item_number``, ``quantity.amount`` and the
