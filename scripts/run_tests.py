@@ -6,6 +6,11 @@ odoo   when an Odoo 18 server is importable: a throw-away PostgreSQL, the add-on
        installed with demo data (log checked for warnings), then installed on a
        second fresh database with --test-enable running its Odoo suite
 
+The plain stage's pytest starts with plugin autoload off
+(PYTEST_DISABLE_PLUGIN_AUTOLOAD) and names the plugins it uses, so that
+plugins the environment brings (the test venv sees the machine's site
+packages) do not change it.
+
 Each stage prints one line at the end: ran/passed, ran/failed or skipped with
 the reason; the last line totals the test counts.
 """
@@ -26,6 +31,15 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import pgcluster  # noqa: E402
 
 ADDON = "connectbooks_goflow"
+# Plugins the plain suite loads, autoload being off: pytest's own fixtures
+# are all it uses.
+PLAIN_PLUGINS = ()
+PYTEST_EXIT = {
+    2: "interrupted",
+    3: "internal error",
+    4: "usage error",
+    5: "no test collected",
+}
 REPORT_XLSX_REQ = "odoo-addon-report_xlsx>=18.0,<18.1"
 LOG_DIR = ROOT / ".local" / "logs"
 # What odoo.tests.common looks for to drive the UI tours (ChromeBrowser:
@@ -69,30 +83,87 @@ def run(cmd, **kwargs):
     return subprocess.run(cmd, cwd=ROOT, **kwargs)
 
 
-def stage_plain(stage, pytest_args):
-    start = time.monotonic()
-    proc = run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *pytest_args],
+def pytest_cmd(plugins, *args):
+    return [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        *(arg for name in plugins for arg in ("-p", name)),
+        *args,
+    ]
+
+
+def run_pytest(cmd):
+    """Run ``cmd`` with plugin autoload off, its output streamed as it comes;
+    return the exit code and the output."""
+    env = dict(os.environ, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
+    print("+ PYTEST_DISABLE_PLUGIN_AUTOLOAD=1", " ".join(map(str, cmd)), flush=True)
+    lines = []
+    with subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-    )
-    print(proc.stdout, end="")
+        errors="replace",
+    ) as proc:
+        for line in proc.stdout:
+            print(line, end="", flush=True)
+            lines.append(line)
+    return proc.returncode, "".join(lines)
+
+
+# "== 80 passed, 1 skipped in 99.12s (0:01:39) ==", without the = under -q
+SUMMARY_LINE = re.compile(r"^(?:=+ )?(\d+ \w+(?:, \d+ \w+)* in [\d.]+s\b.*?)(?: =+)?$")
+
+
+def pytest_summary(output):
+    """pytest's closing line (``80 passed, 1 skipped in 99.1s``) and its
+    counts by word."""
+    lines = [m.group(1) for m in map(SUMMARY_LINE.match, output.splitlines()) if m]
+    if not lines:
+        return "", {}
+    counts = {}
+    for count, word in re.findall(r"(\d+) (\w+)", lines[-1]):
+        word = {"error": "errors", "warning": "warnings"}.get(word, word)
+        counts[word] = counts.get(word, 0) + int(count)
+    return lines[-1], counts
+
+
+def read_pytest(stage, rc, output, keyword):
+    """Add the counts of a pytest run to ``stage``; return why the run
+    failed, ``""`` when ``keyword`` selected no test, else ``None``."""
+    summary, counts = pytest_summary(output)
+    stage.passed += counts.get("passed", 0) + counts.get("xfailed", 0)
+    stage.failed += sum(counts.get(w, 0) for w in ("failed", "errors", "xpassed"))
+    stage.skipped += counts.get("skipped", 0)
+    if rc == 5 and keyword:
+        return ""
+    if rc in (0, 1) and not summary:
+        return "no pytest summary line in the output"
+    if rc == 1:
+        return None  # the counts say which failed
+    if rc:
+        return f"pytest exit {rc}: {PYTEST_EXIT.get(rc, 'unexpected')}"
+    if not stage.passed + stage.failed:
+        return "pytest ran no test"
+    return None
+
+
+def stage_plain(stage, pytest_args, keyword=None):
+    start = time.monotonic()
+    select = ["-k", keyword] if keyword else []
+    rc, output = run_pytest(pytest_cmd(PLAIN_PLUGINS, "-q", *select, *pytest_args))
     stage.seconds = time.monotonic() - start
-    tail = proc.stdout.strip().splitlines()[-1:] or [""]
-    for count, word in re.findall(r"(\d+) (passed|failed|skipped|errors?)", tail[0]):
-        if word == "passed":
-            stage.passed = int(count)
-        elif word == "skipped":
-            stage.skipped = int(count)
-        else:
-            stage.failed += int(count)
-    if proc.returncode == 5:
-        stage.status, stage.detail = "ran/failed", "pytest collected no test"
-    elif proc.returncode:
-        stage.status = "ran/failed"
-    else:
-        stage.status = "ran/passed"
+    why = read_pytest(stage, rc, output, keyword)
+    if why == "":
+        stage.detail = f"-k {keyword!r} selects no test here"
+        return
+    stage.status = "ran/failed" if why or stage.failed else "ran/passed"
+    stage.detail = why or ""
 
 
 def stage_lint(stage):
