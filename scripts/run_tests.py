@@ -4,18 +4,20 @@ plain  pytest on tests/ (core/, the client against the sandbox, parsers)
 lint   ruff (check + format) and the blocking pylint-odoo checks
 odoo   when an Odoo 18 server is importable: a throw-away PostgreSQL, the add-on
        installed with demo data (log checked for warnings), then installed on a
-       second fresh database with --test-enable running its Odoo suite
+       second fresh database without demo, where pytest-odoo runs its Odoo suite
+       (JUnit file in .local/logs); --test-tags adds a run through Odoo's own
+       test runner (odoo-bin --test-enable) on that database
 
-The plain stage's pytest starts with plugin autoload off
-(PYTEST_DISABLE_PLUGIN_AUTOLOAD) and names the plugins it uses, so that
-plugins the environment brings (the test venv sees the machine's site
-packages) do not change it.
+Both pytest runs start with plugin autoload off (PYTEST_DISABLE_PLUGIN_AUTOLOAD)
+and name the plugins they use, so that plugins the environment brings (the
+test venv sees the machine's site packages) do not change them.
 
 Each stage prints one line at the end: ran/passed, ran/failed or skipped with
 the reason; the last line totals the test counts.
 """
 
 import argparse
+import importlib.util
 import os
 import re
 import shutil
@@ -23,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,9 +34,12 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import pgcluster  # noqa: E402
 
 ADDON = "connectbooks_goflow"
-# Plugins the plain suite loads, autoload being off: pytest's own fixtures
-# are all it uses.
+ODOO_TESTS = f"{ADDON}/tests"
+# Plugins each pytest run loads, autoload being off: the plain suite uses
+# pytest's own fixtures only; the Odoo suite runs through pytest-odoo, whose
+# entry point is named "odoo".
 PLAIN_PLUGINS = ()
+ODOO_PLUGINS = ("odoo",)
 PYTEST_EXIT = {
     2: "interrupted",
     3: "internal error",
@@ -276,12 +282,21 @@ def run_odoo(cmd, log_path):
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \d+ (\w+) (\S+) (\S+): ")
 
 
-def bad_lines(text, levels=("WARNING", "ERROR", "CRITICAL")):
+# pytest-odoo imports Odoo's test framework before it turns test_enable on
+# (on at registry load, it would run every module's at_install tests), and
+# Odoo 18 logs that import as an error: the one line its log may hold.
+PYTEST_ODOO_IMPORT = re.compile(
+    r" ERROR \S+ odoo\.tests\.common: Importing test framework, avoid importing"
+)
+
+
+def bad_lines(text, levels=("WARNING", "ERROR", "CRITICAL"), allowed=None):
     out = []
     for line in text.splitlines():
         match = LOG_LINE.match(line)
         if match and match.group(1) in levels:
-            out.append(line)
+            if not (allowed and allowed.search(line)):
+                out.append(line)
     return out
 
 
@@ -322,7 +337,79 @@ def ensure_browser():
     return None
 
 
-def stage_odoo(stage, test_tags, quick=False):
+def write_odoo_config(path, cluster, paths, data_dir, logfile):
+    """The Odoo configuration file pytest-odoo reads (``--odoo-config``):
+    the same server, addons and data folder as the odoo-bin runs, the log to
+    a file so that it can be checked as theirs is."""
+    options = {
+        "db_host": cluster.host,
+        "db_port": cluster.port,
+        "db_user": cluster.user,
+        "db_password": cluster.password or "False",
+        "addons_path": ",".join(paths),
+        "data_dir": data_dir,
+        "http_interface": "127.0.0.1",
+        "max_cron_threads": 0,
+        "logfile": logfile,
+    }
+    lines = ["[options]", *(f"{key} = {value}" for key, value in options.items())]
+    Path(path).write_text("\n".join(lines) + "\n")
+
+
+def browser_skips_in_junit(path):
+    """(test, reason) of the tests a JUnit file reports skipped for want of
+    Chrome or websocket-client."""
+    if not path.exists():
+        return []
+    out = []
+    for case in ET.parse(path).getroot().iter("testcase"):
+        for skipped in case.iter("skipped"):
+            reason = skipped.get("message", "")
+            if re.search(r"chrom|websocket", reason, re.IGNORECASE):
+                out.append((f"{case.get('classname')}.{case.get('name')}", reason))
+    return out
+
+
+def odoo_bin_tests(stage, text, failures):
+    """Read Odoo's own test-runner summary from an odoo-bin log into
+    ``stage``; return its line for the stage detail."""
+    summaries = re.findall(
+        r"(\d+) failed, (\d+) error\(s\) of (\d+) tests when loading database", text
+    )
+    skipped = len(re.findall(r": skipped \S+ ", text))
+    for match in [m for m in map(BROWSER_SKIP.search, text.splitlines()) if m][:10]:
+        print(f"   UI tour skipped, no browser: {match.group(1)}: {match.group(2)}")
+        failures.append("UI tours need Chromium: skipped")
+    if not summaries:
+        print("odoo-bin tests: no test summary found in the log")
+        failures.append("no Odoo test ran through odoo-bin")
+        return "odoo-bin: no test ran"
+    failed, errors, total = (int(x) for x in summaries[-1])
+    passed = max(0, total - failed - errors - skipped)
+    stage.passed += passed
+    stage.failed += failed + errors
+    stage.skipped += skipped
+    line = f"odoo-bin: {total} tests, {failed} failed, {errors} error(s)"
+    print(line)
+    if not total:
+        failures.append("odoo-bin --test-tags selected no test")
+    return line
+
+
+def addon_state(cluster, db):
+    """The add-on's state in ``db`` (``installed``...), ``None`` when unknown."""
+    try:
+        return cluster.scalar(
+            db, f"SELECT state FROM ir_module_module WHERE name = '{ADDON}'"
+        )
+    except subprocess.CalledProcessError:
+        return None
+
+
+def stage_odoo(stage, test_tags=None, keyword=None, quick=False):
+    """Install with demo (checked log), then on a fresh database without demo
+    the add-on's tests: through pytest-odoo, and through odoo-bin's own runner
+    when ``test_tags`` is given (only through it when no ``keyword`` is)."""
     version, why = odoo_version()
     if version is None:
         stage.detail = f"no Odoo importable by {sys.executable} ({why})"
@@ -338,6 +425,14 @@ def stage_odoo(stage, test_tags, quick=False):
             check=True,
         )
         paths, report_xlsx = addons_path()
+    with_pytest = keyword is not None or not test_tags
+    if with_pytest and importlib.util.find_spec("pytest_odoo") is None:
+        stage.status = "ran/failed"
+        stage.detail = (
+            f"pytest-odoo is not importable by {sys.executable}: "
+            "pip install -r requirements-test.txt"
+        )
+        return
     start = time.monotonic()
     no_browser = ensure_browser()
     if no_browser:
@@ -346,7 +441,12 @@ def stage_odoo(stage, test_tags, quick=False):
     cluster = pgcluster.ensure_cluster()
     data_dir = tempfile.mkdtemp(prefix="cbg-odoo-data-")
     suffix = f"{os.getpid()}"
-    failures = []
+    test_log = LOG_DIR / f"odoo-tests-{suffix}.log"
+    pytest_log = LOG_DIR / f"odoo-pytest-{suffix}.log"
+    junit = LOG_DIR / "odoo-junit.xml"
+    failures, notes = [], []
+    if no_browser:
+        failures.append(f"UI tours need Chromium: {no_browser}")
     try:
         common = ["--addons-path", ",".join(paths), "--log-level", "info"]
         # 1. install with demo data: no warning or error in the log
@@ -369,56 +469,81 @@ def stage_odoo(stage, test_tags, quick=False):
             print("  ", line)
         if rc or bad:
             failures.append("install with demo")
-        # 2. fresh database without demo, with the add-on's tests
+        # 2. fresh database without demo: the add-on installed (and, with
+        # --test-tags, those tests run by Odoo's runner as it installs)
         db_test = f"cbg_test_{suffix}"
+        extra = ["--without-demo", "all", "-i", ADDON]
+        if test_tags:
+            extra += ["--test-enable", "--test-tags", test_tags]
         rc, text, secs = run_odoo(
-            odoo_cmd(
-                cluster,
-                db_test,
-                [
-                    *common,
-                    "--without-demo",
-                    "all",
-                    "-i",
-                    ADDON,
-                    "--test-enable",
-                    "--test-tags",
-                    test_tags,
-                ],
-                data_dir,
-            ),
-            LOG_DIR / f"odoo-tests-{suffix}.log",
+            odoo_cmd(cluster, db_test, [*common, *extra], data_dir), test_log
         )
         bad = bad_lines(text)
-        summaries = re.findall(
-            r"(\d+) failed, (\d+) error\(s\) of (\d+) tests when loading database", text
+        print(
+            f"install without demo{' + odoo-bin tests' if test_tags else ''}: "
+            f"{secs:.0f}s, exit {rc}, {len(bad)} warning/error line(s)"
         )
         for line in bad[:80]:
             print("  ", line)
-        browser_skips = [m for m in map(BROWSER_SKIP.search, text.splitlines()) if m]
-        stage.skipped = len(re.findall(r": skipped \S+ ", text))
-        for match in browser_skips[:10]:
-            print(f"   UI tour skipped, no browser: {match.group(1)}: {match.group(2)}")
-        if no_browser or browser_skips:
-            failures.append("UI tours need Chromium: " + (no_browser or "skipped"))
-        if summaries:
-            failed, errors, total = (int(x) for x in summaries[-1])
-            stage.failed = failed + errors
-            stage.passed = max(0, total - failed - errors - stage.skipped)
-            print(f"odoo tests: {total} tests, {failed} failed, {errors} error(s)")
-        else:
-            print("odoo tests: no test summary found in the log")
-            failures.append("no Odoo test ran")
-        if rc or stage.failed or bad:
-            failures.append("odoo suite")
+        if test_tags:
+            notes.append(odoo_bin_tests(stage, text, failures))
+        if rc or bad:
+            failures.append(
+                "install without demo" + (" + odoo-bin tests" * bool(test_tags))
+            )
+        # 3. the add-on's tests through pytest-odoo, on that database (an
+        # odoo-bin exit 1 may be failed tests only: the state says)
+        if with_pytest and (not rc or addon_state(cluster, db_test) == "installed"):
+            config = Path(data_dir) / "odoo-pytest.conf"
+            write_odoo_config(config, cluster, paths, data_dir, pytest_log)
+            junit.unlink(missing_ok=True)
+            cmd = pytest_cmd(
+                ODOO_PLUGINS,
+                f"--odoo-config={config}",
+                f"--odoo-database={db_test}",
+                "--odoo-http",  # the UI tours (HttpCase) need the server
+                "--odoo-log-level=info",
+                f"--junitxml={junit}",
+                "-v",
+                *(["-k", keyword] if keyword else []),
+                ODOO_TESTS,
+            )
+            prc, output = run_pytest(cmd)
+            why = read_pytest(stage, prc, output, keyword)
+            summary = pytest_summary(output)[0] or f"exit {prc}, no summary line"
+            print(f"pytest-odoo: {summary}")
+            notes.append(f"pytest-odoo: {summary}")
+            if why == "":
+                notes.append(f"-k {keyword!r} selects no Odoo test")
+            elif why:
+                failures.append(why)
+            log_text = (
+                pytest_log.read_text(errors="replace") if pytest_log.exists() else ""
+            )
+            bad = bad_lines(log_text, allowed=PYTEST_ODOO_IMPORT)
+            for line in bad[:80]:
+                print("  ", line)
+            if bad:
+                failures.append(f"{len(bad)} warning/error line(s) in the Odoo log")
+            for test, reason in browser_skips_in_junit(junit)[:10]:
+                print(f"   UI tour skipped, no browser: {test}: {reason}")
+                failures.append("UI tours need Chromium: skipped")
+            notes.append(f"junit: {junit.relative_to(ROOT)}")
+            notes.append(f"log: {pytest_log.relative_to(ROOT)}")
+        elif with_pytest:
+            failures.append("pytest-odoo not run: the add-on did not install")
+        if test_tags or not with_pytest or rc:
+            notes.append(f"log: {test_log.relative_to(ROOT)}")
         for db in (db_demo, db_test):
             cluster.drop_database(db)
     finally:
         cluster.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
     stage.seconds = time.monotonic() - start
+    if stage.failed:
+        failures.append("odoo suite")
     stage.status = "ran/failed" if failures else "ran/passed"
-    logs = f"log: {(LOG_DIR / f'odoo-tests-{suffix}.log').relative_to(ROOT)}"
-    stage.detail = "; ".join([*failures, logs])
+    stage.detail = "; ".join(dict.fromkeys([*failures, *notes]))
 
 
 def main():
@@ -427,14 +552,24 @@ def main():
         "--stages", default="plain,lint,odoo", help="comma-separated subset to run"
     )
     parser.add_argument(
-        "--test-tags", default=f"/{ADDON}", help="Odoo --test-tags for the Odoo stage"
+        "-k",
+        dest="keyword",
+        metavar="EXPRESSION",
+        help="pytest -k: run only the plain and Odoo tests matching it",
+    )
+    parser.add_argument(
+        "--test-tags",
+        help=f"Odoo stage: also run these tests through odoo-bin --test-enable "
+        f"(e.g. /{ADDON}:TestCostSync); without -k, only through it",
     )
     parser.add_argument(
         "--quick",
         action="store_true",
         help="Odoo stage: skip the install with demo data (for development)",
     )
-    parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments")
+    parser.add_argument(
+        "pytest_args", nargs="*", help="extra plain-stage pytest arguments"
+    )
     args = parser.parse_args()
     wanted = args.stages.split(",")
     stages = [Stage(name) for name in ("plain", "lint", "odoo")]
@@ -444,18 +579,22 @@ def main():
             continue
         print(f"\n===== stage {stage.name} =====", flush=True)
         if stage.name == "plain":
-            stage_plain(stage, args.pytest_args)
+            stage_plain(stage, args.pytest_args, args.keyword)
         elif stage.name == "lint":
             stage_lint(stage)
         else:
-            stage_odoo(stage, args.test_tags, quick=args.quick)
+            stage_odoo(stage, args.test_tags, args.keyword, quick=args.quick)
     print("\n===== summary =====")
     for stage in stages:
         print(stage.line())
-    passed = sum(s.passed for s in stages if s.name != "lint")
-    failed = sum(s.failed for s in stages if s.name != "lint")
-    skipped = sum(s.skipped for s in stages if s.name != "lint")
+    tests = [s for s in stages if s.name != "lint"]
+    passed = sum(s.passed for s in tests)
+    failed = sum(s.failed for s in tests)
+    skipped = sum(s.skipped for s in tests)
     print(f"total: {passed} passed, {failed} failed, {skipped} skipped")
+    if args.keyword and not passed + failed and any(s.name in wanted for s in tests):
+        print(f"-k {args.keyword!r} selected no test in any stage")
+        return 1
     return 1 if any(s.status == "ran/failed" for s in stages) else 0
 
 
