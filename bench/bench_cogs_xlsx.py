@@ -1,4 +1,4 @@
-"""COGS workbook of 150,000 cost lines through the pure writer (DESIGN §10).
+"""COGS workbook of 150,000 cost lines through the pure writer.
 
 ``cogs_xlsx``: :func:`connectbooks_goflow.core.cogs_workbook.write_workbook`
 from the cost-line tuples the report reads (rows built, formats, highlights,
