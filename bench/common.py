@@ -1,4 +1,4 @@
-"""Helpers shared by the benchmarks (DESIGN §10).
+"""Helpers shared by the benchmarks.
 
 Every benchmark result is one JSON object: ``bench`` (name), ``seconds``, the
 size of the work (``rows``, ``orders``, ``requests``...), ``peak_rss_mb`` where
@@ -87,6 +87,18 @@ def reset_peak_rss():
         return True
     except OSError:
         return False
+
+
+def rss_mb(pid="self"):
+    """Resident memory in MB of this process (or of ``pid``) now, on Linux."""
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            for line in handle:
+                if line.startswith("VmRSS:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return None
 
 
 def peak_rss_mb(pid="self"):
