@@ -70,7 +70,7 @@ def aggregate_costs(order_lines):
     :param order_lines: iterable of ``OrderCostLine``
     :return: ({key: :class:`GoflowCost`}, set of order numbers Goflow knows)
     """
-    sums = {}
+    entries = {}
     found = set()
     for line in order_lines:
         number = line.order_number
@@ -78,23 +78,49 @@ def aggregate_costs(order_lines):
         if not line.sku:
             continue
         key = (line.kind, number, line.sku)
-        entry = sums.get(key)
+        entry = entries.get(key)
         if entry is None:
-            entry = sums[key] = [Decimal(0), Decimal(0), False, set()]
-        entry[3].add(line.goflow_order_id)
-        quantity = line.quantity
-        if line.unit_cost is None:
-            entry[2] = True
+            # Most keys have one line: it is kept as it is, and sums are
+            # made only for a second one (a 450,000-line sync made 450,000
+            # sets and sums it did not need).
+            entries[key] = line
             continue
-        entry[0] += quantity * line.unit_cost
-        entry[1] += quantity
-    costs = {}
-    for key, (value, quantity, has_gap, ids) in sums.items():
+        if not isinstance(entry, list):
+            entry = entries[key] = _sums(entry)
+        _add(entry, line)
+    # Each entry is replaced where it is: no second dict of every key.
+    for key, entry in entries.items():
+        if not isinstance(entry, list):
+            unit = entry.unit_cost
+            if unit is not None and entry.quantity > 0:
+                unit = unit.quantize(UNIT_COST_QUANTUM, ROUND_HALF_UP)
+            else:
+                unit = None
+            entries[key] = GoflowCost(unit, (entry.goflow_order_id,))
+            continue
+        value, quantity, has_gap, ids = entry
         unit = None
         if not has_gap and quantity > 0:
             unit = (value / quantity).quantize(UNIT_COST_QUANTUM, ROUND_HALF_UP)
-        costs[key] = GoflowCost(unit, tuple(sorted(ids)))
-    return costs, found
+        entries[key] = GoflowCost(unit, tuple(sorted(ids)))
+    return entries, found
+
+
+def _sums(line):
+    """``[value, quantity, has a line without cost, Goflow ids]`` of one
+    line, to add others to."""
+    entry = [Decimal(0), Decimal(0), False, set()]
+    _add(entry, line)
+    return entry
+
+
+def _add(entry, line):
+    entry[3].add(line.goflow_order_id)
+    if line.unit_cost is None:
+        entry[2] = True
+        return
+    entry[0] += line.quantity * line.unit_cost
+    entry[1] += line.quantity
 
 
 def order_numbers_to_ask(lines):
