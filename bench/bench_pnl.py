@@ -213,7 +213,11 @@ def run():
                 )
                 _cost_most_lines(env, settlement)
                 env.flush_all()
-                env.cr.execute("ANALYZE connectbooks_settlement_line, goflow_cost_line")
+                env.cr.execute(
+                    "ANALYZE connectbooks_settlement_line, goflow_cost_line, "
+                    "connectbooks_amount_mapping, connectbooks_settlement, "
+                    "connectbooks_store"
+                )
             rows = settlement.line_count
             cost_lines = len(settlement.cost_line_ids)
             bookkeeper = env["res.users"].create(
