@@ -61,14 +61,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
     available = discover()
     if args.list:
-        print("\n".join(available))
+        sys.stdout.write("\n".join(available) + "\n")
         return 0
     unknown = [name for name in args.names if name not in available]
     if unknown:
-        print(
+        sys.stderr.write(
             f"unknown benchmark(s): {', '.join(unknown)}; "
-            f"available: {', '.join(available)}",
-            file=sys.stderr,
+            f"available: {', '.join(available)}\n"
         )
         return 2
     crashed = unmet = False

@@ -117,10 +117,16 @@ def _baseline(env, settlement):
         [settlement.id],
     )
     links = cr.fetchall()
+    from odoo.tools import SQL  # noqa: PLC0415 (with Odoo)
+
+    # the names and types come from information_schema
     cr.execute(
-        "CREATE TABLE bench_cogs_item (id serial PRIMARY KEY, "
-        + ", ".join(f'"{name}" {kind}' for name, kind in columns)
-        + ")"
+        SQL(
+            "CREATE TABLE bench_cogs_item (id serial PRIMARY KEY, %s)",
+            SQL(", ").join(
+                SQL("%s %s", SQL.identifier(name), SQL(kind)) for name, kind in columns
+            ),
+        )
     )
     runs = []
     for _attempt in range(BASELINE_RUNS):

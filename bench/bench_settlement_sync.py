@@ -4,15 +4,16 @@ path (``_sync_goflow``), against the raw client fetch of the same orders
 from the same sandbox in the same run.
 
 ``settlement_sync``: no rate limit. The settlement is imported and committed,
-then a fresh process (spawned, not forked: its memory is its own) opens the
-database and, back to back: fetches the order numbers the sync asks with the
-connection's own Goflow client, consuming the cost lines and keeping none
-(the baseline, as ``goflow_sync`` measures the client); runs the sync
-(fetch, plan, apply, chatter) and flushes; fetches again. ``baseline_seconds``
-is the mean of the two fetches. Targets: the sync <= 1.5 x the baseline, and
-``peak_rss_mb`` <= 400: the process's peak resident memory during the sync
-(reset just before it; ``rss_before_mb`` is what the process held then, its
-Odoo registry mostly).
+then three fresh processes (spawned, not forked: their memory is their own)
+open the database one after the other: the first fetches the order numbers
+the sync asks with the connection's own Goflow client, consuming the cost
+lines and keeping none (the baseline, as ``goflow_sync`` measures the
+client); the second runs the sync (fetch, plan, apply, chatter) and
+flushes, and does nothing else; the third fetches again.
+``baseline_seconds`` is the mean of the two fetches. Targets: the sync <=
+1.5 x the baseline, and ``peak_rss_mb`` <= 400: the sync's process's peak
+resident memory (reset just before the sync; ``rss_before_mb`` is what the
+process held then, its Odoo registry).
 
 ``settlement_sync_rate_limited``: fewer orders, the sandbox limited to R
 requests a minute; target <= 1.2 x the floor ceil(orders/100) / R.
@@ -131,8 +132,10 @@ def _raw_fetch(settlement, numbers):
     return watch.seconds, lines
 
 
-def _child(options, db, settlement_id):
-    """In a spawned process: baseline fetch, sync, baseline fetch."""
+def _child(options, db, settlement_id, what):
+    """In a fresh spawned process: the baseline fetch (``what`` "fetch") or
+    the sync ("sync"), nothing else, so that the sync's peak memory is its
+    own and not what a fetch before it left in the heap."""
     import odoo  # noqa: PLC0415 (with Odoo)
     from odoo.modules.registry import Registry  # noqa: PLC0415
 
@@ -145,26 +148,21 @@ def _child(options, db, settlement_id):
     with registry.cursor() as cr:
         env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
         settlement = env["connectbooks.settlement"].browse(settlement_id)
-        # in cache first: _sync_line_states reads the state after its query
-        # (so did the sync: it groups the settlements by company first)
+        # in cache first, as in the sync (it groups the settlements first)
         settlement.fetch(["state", "company_id", "store_id"])
-        numbers = order_numbers_to_ask(settlement._sync_line_states()[0])
-        first, fetched = _raw_fetch(settlement, numbers)
-        env.invalidate_all()
+        if what == "fetch":
+            numbers = order_numbers_to_ask(settlement._sync_line_states()[0])
+            seconds, fetched = _raw_fetch(settlement, numbers)
+            return {"seconds": seconds, "fetched": fetched, "asked": len(numbers)}
         gc.collect()
         before = rss_mb()
         reset_peak_rss()
         seconds, requests = _sync(env, settlement)
         peak = peak_rss_mb()
-        second, _fetched = _raw_fetch(settlement, numbers)
         order_numbers, cost_lines, missing = _counts(cr, settlement_id)
         cr.rollback()
     return {
         "seconds": seconds,
-        "baseline_runs": [round(first, 3), round(second, 3)],
-        "baseline": (first + second) / 2,
-        "fetched_lines": fetched,
-        "asked": len(numbers),
         "requests": requests,
         "order_numbers": order_numbers,
         "cost_lines": cost_lines,
@@ -172,6 +170,22 @@ def _child(options, db, settlement_id):
         "rss_before": before,
         "rss": peak,
     }
+
+
+def _in_children(env, settlement):
+    """Baseline fetch, sync, baseline fetch: each in its own process."""
+    context = multiprocessing.get_context("spawn")
+    args = (_odoo_options(), env.cr.dbname, settlement.id)
+    runs = []
+    for what in ("fetch", "sync", "fetch"):
+        with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+            runs.append(pool.submit(_child, *args, what).result())
+    first, run_, second = runs
+    run_["baseline_runs"] = [round(first["seconds"], 3), round(second["seconds"], 3)]
+    run_["baseline"] = (first["seconds"] + second["seconds"]) / 2
+    run_["fetched_lines"] = first["fetched"]
+    run_["asked"] = first["asked"]
+    return run_
 
 
 def _odoo_options():
@@ -196,12 +210,8 @@ def _odoo_options():
 def _unlimited(env, tmp, make_store):
     with Sandbox(ORDERS) as sandbox:
         settlement = _prepare(env, ORDERS, None, tmp, make_store, sandbox)
-        env.cr.commit()  # the child reads it; the database is dropped after
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-            run_ = pool.submit(
-                _child, _odoo_options(), env.cr.dbname, settlement.id
-            ).result()
+        env.cr.commit()  # the children read it; the database is dropped after
+        run_ = _in_children(env, settlement)
         sandbox_rss = sandbox.stop()
     ratio_met = run_["seconds"] <= TARGET_RATIO * run_["baseline"]
     rss_met = run_["rss"] is not None and run_["rss"] <= TARGET_RSS_MB

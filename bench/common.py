@@ -51,7 +51,9 @@ def emit(record, *, path=RESULTS_PATH, stream=None):
     stamped = dict(record)
     stamped.setdefault("at", datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
     line = json.dumps(stamped, default=str)
-    print(line, file=stream or sys.stdout, flush=True)
+    out = stream or sys.stdout
+    out.write(line + "\n")
+    out.flush()
     if path is not None:
         with open(path, "a", encoding="utf-8") as handle:
             handle.write(line + "\n")
@@ -89,27 +91,26 @@ def reset_peak_rss():
         return False
 
 
-def rss_mb(pid="self"):
-    """Resident memory in MB of this process (or of ``pid``) now, on Linux."""
+def _status_mb(pid, key):
+    """A memory figure of ``/proc/<pid>/status`` in MB, or None (not Linux)."""
     try:
         with open(f"/proc/{pid}/status") as handle:
             for line in handle:
-                if line.startswith("VmRSS:"):
+                if line.startswith(key):
                     return round(int(line.split()[1]) / 1024, 1)
     except OSError:
-        pass
+        return None
     return None
+
+
+def rss_mb(pid="self"):
+    """Resident memory in MB of this process (or of ``pid``) now, on Linux."""
+    return _status_mb(pid, "VmRSS:")
 
 
 def peak_rss_mb(pid="self"):
     """Peak resident memory in MB of this process (or of ``pid``, on Linux)."""
-    try:
-        with open(f"/proc/{pid}/status") as handle:
-            for line in handle:
-                if line.startswith("VmHWM:"):
-                    return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
-    if pid == "self":
+    peak = _status_mb(pid, "VmHWM:")
+    if peak is None and pid == "self":
         return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    return None
+    return peak
