@@ -9,6 +9,7 @@ from . import connectbooks_settlement_line
 from . import connectbooks_settlement_import
 from . import goflow_cost_line
 from . import goflow_cost_line_prefill
+from . import goflow_cost_line_resolve
 from . import account_move
 from . import account_move_line
 from . import connectbooks_settlement_pnl

@@ -683,6 +683,78 @@ class GoflowCostLine(models.Model):
             yield from rows
 
     @api.model
+    def _resolve_targets(self, ids):
+        """What saving a cost needs to know of these lines, in one query:
+        ``{id: (settlement id, currency id, SKU, quantity, sign, state,
+        settlement state)}``; lines that no longer exist are absent."""
+        if not ids:
+            return {}
+        self.flush_model()
+        self.env["connectbooks.settlement"].flush_model(["state", "currency_id"])
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT c.id, c.settlement_id, s.currency_id, c.sku, c.quantity,
+                       c.sign, c.state, s.state
+                  FROM goflow_cost_line c
+                  JOIN connectbooks_settlement s ON s.id = c.settlement_id
+                 WHERE c.id = ANY(%s)
+                """,
+                list(ids),
+            )
+        )
+        return {row[0]: row[1:] for row in self.env.cr.fetchall()}
+
+    @api.model
+    def _cost_workbook_rows(
+        self, line_ids=None, settlement_ids=None, every=False, limit=None
+    ):
+        """The cost lines of draft settlements a costs workbook lists: the
+        missing ones among ``line_ids`` or of ``settlement_ids``, or
+        (``every``) every line of ``settlement_ids``.
+
+        :return: ``[(id, settlement id, company id, currency id, Goflow
+            connection id, posted date, kind, order, adjustment, SKU,
+            product id, quantity, missing reason, unit cost, source, state)]``
+            ordered as the workbook lists them; the unit cost is None for a
+            missing line
+        """
+        if line_ids is not None:
+            where = SQL("c.id = ANY(%s)", list(line_ids))
+        else:
+            where = SQL("c.settlement_id = ANY(%s)", list(settlement_ids or ()))
+        if not every:
+            where = SQL("%s AND c.state = %s", where, STATE_MISSING)
+        self.flush_model()
+        self.env["connectbooks.settlement"].flush_model()
+        self.env["connectbooks.store"].flush_model(["goflow_connection_id"])
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT c.id, c.settlement_id, s.company_id, s.currency_id,
+                       st.goflow_connection_id, c.posted_date, c.kind,
+                       c.order_ref, c.adjustment_ref, c.sku, c.product_id,
+                       c.quantity,
+                       c.missing_reason,
+                       CASE WHEN c.state = %(missing)s THEN NULL
+                            ELSE c.unit_cost END,
+                       c.source, c.state
+                  FROM goflow_cost_line c
+                  JOIN connectbooks_settlement s ON s.id = c.settlement_id
+                  JOIN connectbooks_store st ON st.id = s.store_id
+                 WHERE %(where)s AND s.state = %(draft)s
+                 ORDER BY s.id, c.posted_date, c.order_ref, c.sku, c.id
+                 LIMIT %(limit)s
+                """,
+                limit=limit,
+                where=where,
+                missing=STATE_MISSING,
+                draft=SETTLEMENT_DRAFT,
+            )
+        )
+        return self.env.cr.fetchall()
+
+    @api.model
     def _pnl_query(self, bucket):
         """The cost lines' part of the P&L view: one row per line, shaped
         like the settlement lines' part (see ``connectbooks.settlement.pnl``).

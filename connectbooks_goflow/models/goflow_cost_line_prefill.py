@@ -1,4 +1,5 @@
 import logging
+from collections import defaultdict
 from datetime import timedelta
 
 from odoo import api, fields, models
@@ -41,7 +42,20 @@ class GoflowCostLine(models.Model):
         return (self.company_id.id, self.currency_id.id, self.sku or "")
 
     def _goflow_prefill_by_key(self):
-        """The pre-fill per :meth:`_goflow_prefill_key` of these lines.
+        """The pre-fill per :meth:`_goflow_prefill_key` of these lines (see
+        :meth:`_goflow_prefills`)."""
+        keys_by_connection = defaultdict(set)
+        for line in self:
+            keys_by_connection[line.store_id.goflow_connection_id].add(
+                line._goflow_prefill_key()
+            )
+        return self._goflow_prefills(keys_by_connection)
+
+    @api.model
+    def _goflow_prefills(self, keys_by_connection):
+        """The pre-fill of each key, the keys grouped by the Goflow
+        connection of their store (an empty recordset: none). The costs
+        workbook calls this with the keys it read in SQL.
 
         :return: ``(prefills, problems, window)``: ``{key: (unit cost or None,
             basis code, basis text, number of Odoo costs averaged)}`` as
@@ -51,9 +65,9 @@ class GoflowCostLine(models.Model):
             the Odoo average in days
         """
         window = self._average_window_days()
-        keys = {line._goflow_prefill_key() for line in self}
-        goflow, problems = self._goflow_product_costs()
-        rows = self._odoo_cost_rows(window)
+        keys = set().union(*keys_by_connection.values())
+        goflow, problems = self._goflow_product_costs(keys_by_connection)
+        rows = self._odoo_cost_rows(keys, window)
         return prefill_costs(keys, goflow, rows, days=window), problems, window
 
     @api.model
@@ -65,23 +79,26 @@ class GoflowCostLine(models.Model):
             days = ODOO_AVERAGE_DAYS
         return max(days, 1)
 
-    def _odoo_cost_rows(self, window):
-        """Costs known in Odoo for the SKUs of these lines, in one query:
+    @api.model
+    def _odoo_cost_rows(self, keys, window):
+        """Costs known in Odoo for the SKUs of these keys, in one query:
         ``[(key, quantity, unit cost, count)]``, one row per key with the
         exact quantity-weighted unit cost (numeric sums); the pre-fill rule
         itself is :func:`~..core.costing.prefill_costs`."""
-        skus = list({sku for sku in self.mapped("sku") if sku})
+        skus = list({sku for _company, _currency, sku in keys if sku})
         if not skus:
             return []
+        company_ids = list({company for company, _currency, _sku in keys})
         since = fields.Date.context_today(self) - timedelta(days=window)
-        rows = self._known_costs(skus, self.company_id.ids, since)
+        rows = self._known_costs(skus, company_ids, since)
         return [
             ((company_id, currency_id, sku), quantity, value / quantity, count)
             for company_id, currency_id, sku, quantity, value, count in rows
             if quantity
         ]
 
-    def _goflow_product_costs(self):
+    @api.model
+    def _goflow_product_costs(self, keys_by_connection):
         """Goflow's (average, default) cost per pre-fill key, one batched call
         per connection. A connection that fails (or has no token) costs only
         the Goflow part of the pre-fill, never the caller.
@@ -90,12 +107,11 @@ class GoflowCostLine(models.Model):
         """
         result = {}
         problems = []
-        by_connection = self.grouped(lambda line: line.store_id.goflow_connection_id)
-        for connection in sorted(by_connection, key=lambda c: c.id):
+        for connection in sorted(keys_by_connection, key=lambda c: c.id):
             if not connection:
                 continue
-            lines = by_connection[connection]
-            skus = sorted({sku for sku in lines.mapped("sku") if sku})
+            keys = keys_by_connection[connection]
+            skus = sorted({sku for _company, _currency, sku in keys if sku})
             if not skus:
                 continue
             try:
@@ -109,9 +125,8 @@ class GoflowCostLine(models.Model):
                 )
                 problems.append((connection, str(error)))
                 continue
-            for line in lines:
-                cost = costs.get(line.sku)
-                key = line._goflow_prefill_key()
+            for key in sorted(keys):
+                cost = costs.get(key[2])
                 if cost is not None and key not in result:
                     result[key] = (cost.average_cost, cost.default_cost)
         return result, problems

@@ -1,16 +1,10 @@
 from collections import Counter
 
-from markupsafe import Markup
-
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import formatLang
 
 from ..core.costing import (
-    BASIS_GOFLOW_AVERAGE,
-    BASIS_GOFLOW_DEFAULT,
     BASIS_NONE,
-    BASIS_ODOO_AVERAGE,
     RESOLVE_NEGATIVE,
     RESOLVE_SET,
     RESOLVE_ZERO,
@@ -19,11 +13,10 @@ from ..core.costing import (
 from ..core.vocabulary import (
     MISSING_REASONS,
     SETTLEMENT_DRAFT,
-    SOURCE_MANUAL,
     STATE_MISSING,
 )
 
-# Lines named in a refusal, SKUs listed in a chatter message.
+# Lines named in a refusal.
 SAMPLE_SIZE = 10
 
 
@@ -74,9 +67,7 @@ class GoflowResolveCostWizard(models.TransientModel):
         per settlement."""
         self.ensure_one()
         plan = self._resolve_plan()
-        written = self._write_costs(plan)
-        settlements = self.env["goflow.cost.line"].browse(written).settlement_id
-        self._post_resolve_messages(plan, written, settlements)
+        written = self.env["goflow.cost.line"]._goflow_save_costs(plan)
         left = sum(self.settlement_ids.mapped("missing_count"))
         message = self.env._(
             "%(count)s cost(s) saved; %(left)s still missing.",
@@ -217,7 +208,7 @@ class GoflowResolveCostWizard(models.TransientModel):
         for key, group in cost_lines.grouped(lambda c: c._goflow_prefill_key()).items():
             value, basis, _text, count = prefills[key]
             prefill = float(value) if value is not None else 0.0
-            basis_text = self._basis_text(basis, count, window)
+            basis_text = cost_lines._goflow_basis_text(basis, count, window)
             typed = skus.get(self._key_text(key))
             line_commands = []
             for line in group:
@@ -269,23 +260,6 @@ class GoflowResolveCostWizard(models.TransientModel):
             "prefill_note": self._prefill_note(stores, problems, window),
             "can_sync": bool(stores.goflow_connection_id),
         }
-
-    @api.model
-    def _basis_text(self, basis, count, days):
-        """The basis of a pre-fill, in words."""
-        if basis == BASIS_GOFLOW_AVERAGE:
-            return self.env._("Goflow average")
-        if basis == BASIS_ODOO_AVERAGE:
-            if count == 1:
-                return self.env._("average of 1 cost, last %(days)s days", days=days)
-            return self.env._(
-                "average of %(count)s costs, last %(days)s days",
-                count=count,
-                days=days,
-            )
-        if basis == BASIS_GOFLOW_DEFAULT:
-            return self.env._("Goflow default cost")
-        return self.env._("no cost known")
 
     @api.model
     def _prefill_note(self, stores, problems, days):
@@ -397,72 +371,3 @@ class GoflowResolveCostWizard(models.TransientModel):
                 self.env._("and %(count)s more", count=len(lines) - SAMPLE_SIZE)
             )
         return ", ".join(names)
-
-    def _write_costs(self, plan):
-        """Write the plan in one statement (see
-        :meth:`goflow.cost.line._write_resolved`).
-
-        :return: ids of the cost lines written
-        """
-        if not plan:
-            return []
-        CostLine = self.env["goflow.cost.line"]
-        cost_lines = CostLine.browse(list(plan))
-        cost_lines.check_access("write")
-        rows = []
-        for line in cost_lines:
-            unit_cost, source = plan[line.id]
-            total = CostLine._rounded_total(
-                line.currency_id, line.quantity, unit_cost, line.sign
-            )
-            rows.append((line.id, unit_cost, total, source))
-        return CostLine._write_resolved(rows)
-
-    def _post_resolve_messages(self, plan, written, settlements):
-        """One chatter message per settlement: what was resolved, how."""
-        written = set(written)
-        per_settlement = {}
-        for line in self.line_ids:
-            cost_line_id = line.cost_line_id.id
-            if cost_line_id not in written:
-                continue
-            unit_cost, source = plan[cost_line_id]
-            skus = per_settlement.setdefault(line.settlement_id, {})
-            entry = skus.setdefault((line.sku or "-", unit_cost, source), 0)
-            skus[(line.sku or "-", unit_cost, source)] = entry + 1
-        settlements.flush_recordset(["missing_count"])
-        for settlement in settlements:
-            skus = per_settlement.get(settlement, {})
-            count = sum(skus.values())
-            typed = sum(
-                n for (_s, _c, source), n in skus.items() if source == SOURCE_MANUAL
-            )
-            body = Markup("<p>%s</p>") % self.env._(
-                "Missing costs resolved: %(count)s line(s), %(typed)s typed and "
-                "%(accepted)s at the pre-filled current average. Still missing: "
-                "%(left)s.",
-                count=count,
-                typed=typed,
-                accepted=count - typed,
-                left=settlement.missing_count,
-            )
-            items = [
-                Markup("<li>%s</li>")
-                % self.env._(
-                    "%(sku)s: %(lines)s line(s) at %(cost)s (%(how)s)",
-                    sku=sku,
-                    lines=n,
-                    cost=formatLang(self.env, float(cost), digits=4),
-                    how=self.env._("typed")
-                    if source == SOURCE_MANUAL
-                    else self.env._("current average"),
-                )
-                for (sku, cost, source), n in sorted(skus.items())[:SAMPLE_SIZE]
-            ]
-            if len(skus) > SAMPLE_SIZE:
-                items.append(
-                    Markup("<li>%s</li>")
-                    % self.env._("and %(count)s more", count=len(skus) - SAMPLE_SIZE)
-                )
-            body += Markup("<ul>%s</ul>") % Markup("").join(items)
-            settlement.message_post(body=body)
