@@ -227,6 +227,9 @@ class GoflowCostLine(models.Model):
         Settlement = self.env["connectbooks.settlement"]
         for name in ("cost_status", "missing_count", "cost_total"):
             self.env.add_to_compute(Settlement._fields[name], settlements)
+        # what is computed from them without being stored, already read in
+        # this transaction, is read again
+        settlements.invalidate_recordset(["export_status", "unmapped_count"])
 
     @api.model
     def _import_copy_statement(self):
