@@ -1,1 +1,2 @@
 from . import cogs_xlsx
+from . import cost_workbook_xlsx

@@ -8,3 +8,4 @@ from . import test_resolve_wizard
 from . import test_settlement_pnl
 from . import test_ui_tours
 from . import test_rpc_guards
+from . import test_cost_workbook
