@@ -576,6 +576,8 @@ def _find_sheet(workbook, secret):
     signature = workbook_signature(secret)
     foreign = False
     for sheet in workbook.worksheets:
+        # the size a file declares is not trusted: rows are read to their end
+        sheet.reset_dimensions()
         first = next(sheet.iter_rows(max_row=1, values_only=True), ())
         if not first or not isinstance(first[0], str):
             continue
