@@ -1,8 +1,11 @@
 import base64
+import io
 import os
 import time
 import unittest
 from pathlib import Path
+
+import openpyxl
 
 from odoo.tests import HttpCase, tagged
 from odoo.tests.common import ChromeBrowser
@@ -13,6 +16,8 @@ from .test_cost_sync import SMALL, GoflowSandboxCase
 # static/tests/tours/tour_helpers.js fetches the settlement file from this
 # address; fetch_proxy answers it with tests/data/amazon_v2_small.txt.
 SETTLEMENT_FILE_URL = "https://files.connectbooks.test/amazon_v2_small.txt"
+# settlement_cost_workbook_tour.js fetches the filled-in costs workbook here.
+COSTS_FILE_URL = "https://files.connectbooks.test/costs.xlsx"
 SETTLEMENT_REF = "24010823451"
 SETTLEMENTS_URL = "/odoo/action-connectbooks_goflow.connectbooks_settlement_action"
 PNL_URL = "/odoo/action-connectbooks_goflow.connectbooks_settlement_pnl_action"
@@ -50,6 +55,8 @@ class UiToursCase(HttpCase, GoflowSandboxCase):
     def fetch_proxy(self, url):
         if url == SETTLEMENT_FILE_URL:
             return self.make_fetch_proxy_response(self.settlement_file)
+        if url == COSTS_FILE_URL and getattr(self, "costs_file", None):
+            return self.make_fetch_proxy_response(self.costs_file)
         return super().fetch_proxy(url)
 
     def _settlement(self):
@@ -100,6 +107,48 @@ class TestUiTours(UiToursCase):
         self.assertEqual((red.unit_cost, red.resolved_by_id), (5.0, self.manager))
 
         self.start_tour("/odoo", "connectbooks_goflow_pnl_tour", login="cbg_bookkeeper")
+
+    def test_cost_workbook_round_trip(self):
+        """Download Costs (Excel), fill it in, Upload Costs (Excel): the
+        bookkeeper's workbook is the one the server gives for the same lines
+        (its keys are signed, not random)."""
+        settlement = self._import()
+        settlement.with_user(self.bookkeeper).action_sync_goflow()
+        self.assertEqual(settlement.export_status, "Item missing cost (3)")
+        env = self.env(user=self.bookkeeper)
+        wizard = (
+            env["goflow.cost.download.wizard"]
+            .with_context(active_model=settlement._name, active_ids=settlement.ids)
+            .create({})
+        )
+        content, _kind = env["ir.actions.report"]._render(
+            "connectbooks_goflow.action_report_cost_workbook_xlsx", wizard.ids
+        )
+        workbook = openpyxl.load_workbook(io.BytesIO(content))
+        sheet = workbook.worksheets[0]
+        codes = {sheet.cell(1, c).value: c for c in range(2, sheet.max_column + 1)}
+        for row in range(3, sheet.max_row + 1):
+            if sheet.cell(row, codes["prefill_cost"]).value:
+                sheet.cell(row, codes["use_prefill"]).value = "Yes"
+            else:
+                sheet.cell(row, codes["unit_cost"]).value = 3.5
+        sheet.cell(3, codes["unit_cost"]).value = 6.4
+        out = io.BytesIO()
+        workbook.save(out)
+        self.costs_file = out.getvalue()
+        self.start_tour(
+            "/odoo", "connectbooks_goflow_cost_workbook_tour", login="cbg_bookkeeper"
+        )
+        settlement = self._settlement()
+        self.assertEqual(settlement.export_status, "Ready")
+        resolved = settlement.cost_line_ids.filtered("resolved_by_id")
+        self.assertEqual(len(resolved), 3)
+        self.assertEqual(resolved.resolved_by_id, self.bookkeeper)
+        self.assertEqual(
+            sorted(resolved.mapped("source")),
+            ["average", "average", "manual"],
+            msg="one typed, two pre-fills taken",
+        )
 
     def test_cogs_xlsx_download(self):
         """What Print > COGS (Excel) downloads, through report_xlsx's route."""
