@@ -151,7 +151,11 @@ def _child(options, db, settlement_id, what):
         # in cache first, as in the sync (it groups the settlements first)
         settlement.fetch(["state", "company_id", "store_id"])
         if what == "fetch":
-            numbers = order_numbers_to_ask(settlement._sync_line_states()[0])
+            numbers = [
+                number
+                for states, _quantities in settlement._sync_line_slices(False)
+                for number in order_numbers_to_ask(states)
+            ]
             seconds, fetched = _raw_fetch(settlement, numbers)
             return {"seconds": seconds, "fetched": fetched, "asked": len(numbers)}
         gc.collect()

@@ -1,11 +1,13 @@
 import base64
 import unittest
+from unittest.mock import patch
 
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 from odoo.tools.misc import file_open
 
+from ..models import connectbooks_settlement_sync as sync_module
 from ..models.connectbooks_settlement_sync import SYNC_LOCK_KEY
 from .common import ConnectbooksCase
 from .sandbox import order, sandbox_module
@@ -113,6 +115,25 @@ class GoflowSandboxCase(ConnectbooksCase):
 
 @tagged("post_install", "-at_install")
 class TestCostSync(GoflowSandboxCase):
+    def test_sync_one_order_a_slice_gives_the_same_costs(self):
+        """The sync reads, asks and plans a slice of orders at a time; one
+        order a slice must end exactly where one slice for all does."""
+        whole = self._import()
+        whole.action_sync_goflow()
+        other = self.store_a.copy({"name": "Amazon US A (slices)"})
+        sliced = self._import(store=other)
+        requests_before = len(self.sandbox.requests_to("orders"))
+        with patch.object(sync_module, "SYNC_SLICE_ORDERS", 1):
+            sliced.action_sync_goflow()
+        self.assertEqual(self._costs(sliced), self._costs(whole))
+        self.assertEqual(sliced.cost_status, whole.cost_status)
+        self.assertEqual(sliced.missing_count, whole.missing_count)
+        self.assertGreaterEqual(
+            len(self.sandbox.requests_to("orders")) - requests_before,
+            3,
+            msg="one request per order at least: the slices were asked apart",
+        )
+
     def test_sync_costs_and_missing(self):
         settlement = self._import()
         settlement.with_user(self.bookkeeper).action_sync_goflow()
