@@ -122,8 +122,11 @@ def run_pytest(cmd):
     return proc.returncode, "".join(lines)
 
 
-# "== 80 passed, 1 skipped in 99.12s (0:01:39) ==", without the = under -q
-SUMMARY_LINE = re.compile(r"^(?:=+ )?(\d+ \w+(?:, \d+ \w+)* in [\d.]+s\b.*?)(?: =+)?$")
+# "== 80 passed, 1 skipped in 99.12s (0:01:39) ==", without the = under -q;
+# pytest 8 adds "7 subtests passed" when tests use subTest
+SUMMARY_LINE = re.compile(
+    r"^(?:=+ )?(\d+ \w+(?:, \d+ \w+(?: \w+)?)* in [\d.]+s\b.*?)(?: =+)?$"
+)
 
 
 def pytest_summary(output):
