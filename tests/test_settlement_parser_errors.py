@@ -5,12 +5,17 @@ line 2 summary, line 3 the reserve released, line 4 the first order row) and
 breaks one thing.
 """
 
+import gzip
 import io
+import struct
+import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
 
 from connectbooks_goflow.core import settlement_const as const
+from connectbooks_goflow.core import settlement_parser
 from connectbooks_goflow.core.settlement_parser import (
     SettlementFileError,
     SettlementIssue,
@@ -378,3 +383,152 @@ def test_rows_are_yielded_but_the_error_comes_at_the_end():
         for row in reader:
             seen.append(row)
     assert len(seen) == 34
+
+
+# --- Files that are not settlements at all: a message, never a traceback ---------
+
+
+def test_first_line_is_one_huge_field():
+    """A 1 MiB first line once reached the csv module's field limit."""
+    error = refuse(b"x" * (1 << 20) + b"\n" + to_bytes(BASE))
+    issue = assert_issue(error, 1, None, "1,048,576 characters", "at most 65,536")
+    assert "not a settlement text file" in issue.message
+    assert len(error.errors) == 1
+
+
+def test_huge_quoted_field_in_a_tab_file():
+    lines = set_field(BASE, 9, "amount-description", '"' + "y" * 200_000 + '"')
+    error = refuse(to_bytes(lines))
+    assert_issue(error, 9, None, "200,155 characters")
+
+
+def test_a_file_without_line_ends():
+    error = refuse(b"settlement-id\t" * 400_000)
+    assert_issue(error, 1, None, "more than 65,536 characters")
+
+
+def test_csv_value_over_the_field_limit():
+    """A quote never closed swallows the lines after it: located where it opens."""
+    lines = list(GENERIC)
+    lines[3] = lines[3].replace('"Referral fee, 13%"', '"Referral fee, 13%')
+    lines[4:4] = ["z" * 60_000] * 3
+    error = refuse(to_bytes(lines))
+    issue = assert_issue(error, 4, None, "longer than 131,072 characters")
+    assert "a quote is never closed" in issue.message
+    assert len(error.errors) == 1
+
+
+def _png():
+    def chunk(kind, data):
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
+        + chunk(b"IEND", b"")
+    )
+
+
+def _zip():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("settlement.txt", to_bytes(BASE))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("data", "what"),
+    [
+        (_png(), "This is an image (PNG), not a settlement text file."),
+        (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00", "This is an image (JPEG)"),
+        (b"GIF89a\x01\x00\x01\x00\x80\x00\x00\xff", "This is an image (GIF)"),
+        (_zip(), "This is a ZIP archive or an Excel workbook (.xlsx)"),
+        (gzip.compress(to_bytes(BASE))[:300], "This is a gzip archive (.gz)"),
+        ("\ufeffx".encode("utf-32"), "This is UTF-32 text"),
+    ],
+    ids=["png", "jpeg", "gif", "zip", "truncated-gzip", "utf-32"],
+)
+def test_images_archives_and_other_encodings(data, what):
+    error = refuse(data)
+    assert [issue.line for issue in error.errors] == [None]
+    assert what in str(error)
+    assert str(error).startswith("'broken.txt' cannot be imported: 1 problem:")
+
+
+def test_truncated_gzip_says_what_to_do():
+    error = refuse(gzip.compress(to_bytes(BASE))[:100])
+    assert "extract that file" in str(error)
+    assert "truncated archive cannot be extracted: download it again" in str(error)
+
+
+def test_text_starting_like_an_image_is_read_as_text():
+    """ "BM" opens a BMP image and may open a text line: text stays text."""
+    error = refuse(b"BM\tvalue\nfoo\t1\n")
+    assert_issue(error, 1, None, "not a settlement file")
+
+
+def test_utf16_without_byte_order_mark():
+    error = refuse(to_bytes(BASE).decode("utf-8").encode("utf-16-le"))
+    assert "UTF-16 text without a byte order mark" in str(error)
+    assert "Save it as UTF-8" in str(error)
+
+
+def test_utf16_cut_in_the_middle_of_a_character():
+    data = to_bytes(BASE).decode("utf-8").encode("utf-16")
+    error = refuse(data[:-1])
+    assert_issue(error, len(BASE), None, "ends in the middle of a character")
+
+
+def test_encoding_that_cannot_be_recognised():
+    """0x81 is neither UTF-8 (after ASCII) nor Windows-1252."""
+    lines = set_field(BASE, 12, "amount-description", "Commission")
+    data = to_bytes(lines[:11]) + lines[11].encode("ascii") + b"\x81\x8d\n"
+    error = refuse(data + to_bytes(lines[12:]))
+    assert_issue(error, 12, None, "encoding cannot be recognised", "UTF-8")
+
+
+def test_quantity_over_the_limit():
+    error = refuse(to_bytes(set_field(BASE, 4, "quantity-purchased", "99999999999")))
+    assert_issue(error, 4, "quantity-purchased", "not a plausible quantity")
+
+
+@pytest.mark.parametrize(
+    "raw", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00"]
+)
+def test_date_out_of_range(raw):
+    """Such dates overflowed when converted to UTC by the import."""
+    error = refuse(to_bytes(set_field(BASE, 2, "deposit-date", raw)))
+    assert_issue(error, 2, "deposit-date", "not a plausible date")
+
+
+def test_a_fault_of_the_reader_while_reading_rows(monkeypatch):
+    def broken(*args):
+        raise KeyError("boom")
+
+    monkeypatch.setattr(settlement_parser, "classify", broken)
+    error = refuse(to_bytes(BASE))
+    assert isinstance(error.unexpected, KeyError)
+    assert error.__cause__ is error.unexpected, "the traceback is kept"
+    text = str(error)
+    assert text.startswith("'broken.txt' cannot be imported: 1 problem:")
+    assert "near line 3" in text
+    assert "KeyError: 'boom'" in text
+    assert "fault of the importer" in text
+
+
+def test_a_fault_of_the_reader_while_reading_the_header(monkeypatch):
+    def broken(raw):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(settlement_parser, "parse_datetime", broken)
+    error = refuse(to_bytes(BASE))
+    assert isinstance(error.unexpected, ZeroDivisionError)
+    assert "ZeroDivisionError: division by zero" in str(error)
+
+
+def test_a_file_problem_is_not_a_fault_of_the_reader():
+    error = refuse(to_bytes(set_field(BASE, 5, "amount", "x")))
+    assert error.unexpected is None

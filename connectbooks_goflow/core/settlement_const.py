@@ -232,6 +232,16 @@ UTC_SUFFIXES = (" UTC", " GMT", "Z")
 
 # --- Error reporting -----------------------------------------------------------
 
+# Guards against files that are not settlements at all. A settlement line is
+# a few hundred characters; a longer one is a binary or damaged file, and no
+# value can then exceed the csv module's field limit (131,072 characters).
+MAX_LINE_CHARS = 65_536
+# Units of one item on one row; also keeps the stored integer in range.
+MAX_QUANTITY = 1_000_000
+# Dates a settlement can have (also keeps time zone conversions in range).
+MIN_YEAR = 1990
+MAX_YEAR = 2200
+
 MAX_LISTED_ISSUES = 50  # str(SettlementFileError) lists this many
 MAX_KEPT_ISSUES = 1000  # parsing stops once this many errors were collected
 SNIFF_BYTES = 64 * 1024

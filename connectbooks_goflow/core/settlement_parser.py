@@ -3,8 +3,8 @@
 Two layouts share one pipeline and one validation:
 
 * ``amazon_v2``: Amazon's Settlement Report Flat File V2, tab-separated, one
-  row per amount, a summary first row carrying the settlement totals
-  (``research/anchors.md`` §4);
+  row per amount, a summary first row carrying the settlement totals (the
+  columns and their sources are in ``settlement_const``);
 * ``generic_csv``: the same fields in a comma (or semicolon) separated file
   with RFC 4180 quoting, for other marketplaces (``docs/generic_csv.md``).
 
@@ -13,7 +13,10 @@ kept while reading is bounded by the number of order items (for the
 "quantity once per item" rule), never by the number of rows. Errors are
 collected while reading and raised together as one
 :class:`SettlementFileError` once the file has been read: rows yielded before
-that are not to be trusted until iteration ends without error.
+that are not to be trusted until iteration ends without error. Whatever the
+bytes, the reader ends in a :class:`SettlementFileError` (lines are bounded,
+files that are not text are named, and a fault of the reader itself is
+reported as such), never in another exception.
 """
 
 import codecs
@@ -66,13 +69,16 @@ class SettlementFileError(ValueError):
     """The file cannot be imported; :attr:`errors` lists every issue kept.
 
     ``str()`` lists the first 50 issues, one per line, and how many more
-    there were.
+    there were. :attr:`unexpected` is the exception when the reader itself
+    failed (a bug, not a problem of the file): the caller should log it with
+    its traceback (it is also the ``__cause__``).
     """
 
-    def __init__(self, errors, *, filename=None, total=None):
+    def __init__(self, errors, *, filename=None, total=None, unexpected=None):
         self.errors = list(errors)
         self.filename = filename
         self.total = max(total or 0, len(self.errors))
+        self.unexpected = unexpected
         super().__init__(self._describe())
 
     def _describe(self):
@@ -221,11 +227,38 @@ class _Fatal(Exception):
 
 # --- Bytes to lines ----------------------------------------------------------
 
+_ARCHIVE = (
+    "If it holds a settlement file, extract that file and import it (a "
+    "truncated archive cannot be extracted: download it again)."
+)
+_WORKBOOK = (
+    "Import the settlement report as downloaded: a tab-delimited flat file "
+    "(.txt), or a sheet saved as CSV."
+)
+_NOT_TEXT = (
+    "Import the settlement report itself: the tab-delimited flat file (.txt) "
+    "or a CSV file."
+)
+# Leading bytes of files that are not text: what they are, what to do.
 _MAGIC = (
-    (b"PK\x03\x04", "a ZIP archive or an Excel workbook (.xlsx)"),
-    (b"\xd0\xcf\x11\xe0", "an Excel 97-2003 workbook (.xls)"),
-    (b"%PDF", "a PDF document"),
-    (b"\x1f\x8b", "a gzip archive"),
+    (b"PK\x03\x04", "a ZIP archive or an Excel workbook (.xlsx)", _ARCHIVE),
+    (b"PK\x05\x06", "an empty ZIP archive", _ARCHIVE),
+    (b"\x1f\x8b", "a gzip archive (.gz)", _ARCHIVE),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive", _ARCHIVE),
+    (b"Rar!\x1a\x07", "a RAR archive", _ARCHIVE),
+    (b"BZh", "a bzip2 archive", _ARCHIVE),
+    (b"\xfd7zXZ\x00", "an xz archive", _ARCHIVE),
+    (b"\xd0\xcf\x11\xe0", "an Excel 97-2003 workbook (.xls)", _WORKBOOK),
+    (b"%PDF", "a PDF document", _NOT_TEXT),
+    (b"\x89PNG\r\n\x1a\n", "an image (PNG)", _NOT_TEXT),
+    (b"\xff\xd8\xff", "an image (JPEG)", _NOT_TEXT),
+    (b"GIF8", "an image (GIF)", _NOT_TEXT),
+    (b"BM", "an image (BMP)", _NOT_TEXT),
+    (b"RIFF", "an image or a sound (RIFF)", _NOT_TEXT),
+    (b"II*\x00", "an image (TIFF)", _NOT_TEXT),
+    (b"MM\x00*", "an image (TIFF)", _NOT_TEXT),
+    (b"\xff\xfe\x00\x00", "UTF-32 text", "Save it as UTF-8 and import that file."),
+    (b"\x00\x00\xfe\xff", "UTF-32 text", "Save it as UTF-8 and import that file."),
 )
 
 
@@ -258,14 +291,13 @@ class _LineSource:
         if not head.strip():
             issues.add(None, None, "The file is empty.")
             raise _Fatal
-        for magic, what in _MAGIC:
-            if head.startswith(magic):
+        for magic, what, advice in _MAGIC:
+            # Some signatures ("BM", "RIFF") are also how a text line may
+            # start: such a file is taken for what it says only when it is
+            # not plain text.
+            if head.startswith(magic) and not (magic.isalnum() and _plain_text(head)):
                 issues.add(
-                    None,
-                    None,
-                    f"This is {what}, not a settlement text file. Download the "
-                    "settlement report as a tab-delimited flat file (or save the "
-                    "sheet as CSV) and import that file.",
+                    None, None, f"This is {what}, not a settlement text file. {advice}"
                 )
                 raise _Fatal
         self.encoding = "utf-8"
@@ -278,6 +310,15 @@ class _LineSource:
                 head = head[len(codecs.BOM_UTF8) :]
                 self.bom = True
             nul = head.find(b"\x00")
+            if nul >= 0 and _utf16_without_bom(head):
+                issues.add(
+                    None,
+                    None,
+                    "The file is UTF-16 text without a byte order mark: its "
+                    "encoding cannot be told for sure. Save it as UTF-8 (or as "
+                    "Unicode text with a byte order mark) and import that file.",
+                )
+                raise _Fatal
             if nul >= 0:
                 issues.add(
                     head.count(b"\n", 0, nul) + 1,
@@ -311,6 +352,8 @@ class _LineSource:
             cut = data.rfind(newline)
             if cut < 0:
                 pending = data
+                if len(pending) > 4 * const.MAX_LINE_CHARS:  # 4: UTF-8's widest
+                    self._too_long(self.lines_read + 1)
                 continue
             pending = data[cut + 1 :]
             yield self._split(data[: cut + 1])
@@ -333,8 +376,26 @@ class _LineSource:
         lines = text.split("\n")
         if lines[-1] == "":
             lines.pop()
+        self._check_lengths(lines, first_line)
         self.lines_read += len(lines)
         return lines
+
+    def _check_lengths(self, lines, first_line):
+        if lines and max(map(len, lines)) > const.MAX_LINE_CHARS:
+            for index, line in enumerate(lines):
+                if len(line) > const.MAX_LINE_CHARS:
+                    self._too_long(first_line + index, len(line))
+
+    def _too_long(self, line_no, length=None):
+        size = f"{length:,}" if length else f"more than {const.MAX_LINE_CHARS:,}"
+        self._issues.add(
+            line_no,
+            None,
+            f"the line has {size} characters; a settlement line has at most "
+            f"{const.MAX_LINE_CHARS:,}. This is not a settlement text file, or "
+            "its line ends are missing.",
+        )
+        raise _Fatal
 
     def _decode(self, chunk, first_line):
         ascii_chunk = chunk.isascii()
@@ -357,8 +418,9 @@ class _LineSource:
             self._issues.add(
                 line,
                 None,
-                f"Bytes that are not valid {which} text: the file mixes "
-                "encodings or is damaged. Save it again as UTF-8.",
+                f"Bytes that are not valid {which} text: the file's encoding "
+                "cannot be recognised (it mixes encodings or is damaged). Save "
+                "it again as UTF-8.",
             )
             text = chunk.decode(self.encoding, errors="replace")
         self._non_ascii = True
@@ -385,11 +447,42 @@ class _LineSource:
             if "\x00" in text:
                 self._issues.add(self.lines_read + 1, None, "Binary data in the file.")
                 raise _Fatal
+            self._check_lengths(lines, self.lines_read + 1)
+            if len(carry) > const.MAX_LINE_CHARS:
+                self._too_long(self.lines_read + len(lines) + 1)
             self.lines_read += len(lines)
             yield lines
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            self._issues.add(
+                self.lines_read + 1,
+                None,
+                "The file ends in the middle of a character: it is cut short "
+                "(truncated download?).",
+            )
+            raise _Fatal from None
         if carry.strip("\r"):
             self.lines_read += 1
             yield [carry.strip("\r")]
+
+
+_CONTROL = bytes(c for c in range(32) if c not in b"\t\n\r")
+
+
+def _plain_text(data):
+    """ASCII text without control characters (tab and line ends aside)."""
+    return data.isascii() and data.translate(None, _CONTROL) == data
+
+
+def _utf16_without_bom(head):
+    """Text of one-byte characters written as UTF-16 without a byte order
+    mark: every other byte is NUL."""
+    sample = head[:4096]
+    half = len(sample) // 2
+    if half < 8:
+        return False
+    return sample[1::2].count(0) > 0.9 * half or sample[0::2].count(0) > 0.9 * half
 
 
 # --- Numbers and dates -------------------------------------------------------
@@ -587,12 +680,15 @@ class SettlementReader:
         self._numbers = _Numbers(self._issues)
         self._iterated = False
         self._first_row = None
-        # A fatal problem is already recorded in the issues, raised below.
-        with suppress(_Fatal):
-            self._source = _LineSource(fileobj, self._issues)
-            self._lines = self._source.batches()
-            self._read_header(layout)
-            self._read_summary()
+        try:
+            # A fatal problem is already recorded in the issues, raised below.
+            with suppress(_Fatal):
+                self._source = _LineSource(fileobj, self._issues)
+                self._lines = self._source.batches()
+                self._read_header(layout)
+                self._read_summary()
+        except Exception as exc:  # a bug of the reader: said, never a traceback
+            self._fail(exc, getattr(self, "_line_no", None))
         if self._issues.count:
             self._raise()
 
@@ -602,6 +698,22 @@ class SettlementReader:
         raise SettlementFileError(
             self._issues.kept, filename=self.filename, total=self._issues.count
         )
+
+    def _fail(self, exc, line_no):
+        """The reader itself failed: one issue says so, the exception is kept
+        (``SettlementFileError.unexpected``) for the caller to log."""
+        where = f" (near line {line_no})" if line_no else ""
+        issue = SettlementIssue(
+            None,
+            None,
+            f"The importer failed while reading this file{where}: "
+            f"{type(exc).__name__}: {exc}. This is a fault of the importer, not "
+            "of the file; nothing was imported. Report it to support with the "
+            "file.",
+        )
+        raise SettlementFileError(
+            [issue], filename=self.filename, unexpected=exc
+        ) from exc
 
     def _err(self, line, field, message):
         self._issues.add(line, self._col(field), message)
@@ -748,6 +860,15 @@ class SettlementReader:
             except StopIteration:
                 break
             except csv.Error as exc:
+                if "field limit" in str(exc):
+                    self._issues.add(
+                        start,
+                        None,
+                        "a value that starts on this line is longer than "
+                        f"{csv.field_size_limit():,} characters: a quote is never "
+                        "closed, or this is not a settlement file.",
+                    )
+                    raise _Fatal from None
                 self._issues.add(counter[0], None, f"badly quoted field ({exc}).")
                 yield counter[0], None
                 start = counter[0] + 1
@@ -858,7 +979,16 @@ class SettlementReader:
 
     def _date(self, raw, line_no, field):
         try:
-            return parse_datetime(raw)
+            value = parse_datetime(raw)
+            if const.MIN_YEAR <= value.year <= const.MAX_YEAR:
+                return value
+            self._err(
+                line_no,
+                field,
+                f"'{raw}' is not a plausible date for a settlement (years "
+                f"{const.MIN_YEAR} to {const.MAX_YEAR}).",
+            )
+            return None
         except ValueError:
             self._err(
                 line_no,
@@ -874,27 +1004,31 @@ class SettlementReader:
             raise RuntimeError("a SettlementReader can be iterated only once")
         self._iterated = True
         issues = self._issues
-        with suppress(_Fatal):  # recorded in the issues, raised below
-            if self._first_row is not None:
-                line_no, values = self._first_row
-                self._first_row = None
-                row = self._row(line_no, values)
-                if row is not None:
-                    yield row
-            row_of = self._row
-            for line_no, values in self._records:
-                if values:
-                    row = row_of(line_no, values)
+        line_no = self._line_no
+        try:
+            with suppress(_Fatal):  # recorded in the issues, raised below
+                if self._first_row is not None:
+                    line_no, values = self._first_row
+                    self._first_row = None
+                    row = self._row(line_no, values)
                     if row is not None:
                         yield row
-                        continue
-                elif values is not None:
-                    continue  # blank line
-                if issues.full:
-                    issues.stop(line_no)
-                    break
-            else:
-                self._check_totals()
+                row_of = self._row
+                for line_no, values in self._records:
+                    if values:
+                        row = row_of(line_no, values)
+                        if row is not None:
+                            yield row
+                            continue
+                    elif values is not None:
+                        continue  # blank line
+                    if issues.full:
+                        issues.stop(line_no)
+                        break
+                else:
+                    self._check_totals()
+        except Exception as exc:  # a bug of the reader: said, never a traceback
+            self._fail(exc, line_no)
         if issues.count:
             self._raise()
 
@@ -1028,6 +1162,14 @@ class SettlementReader:
                 )
                 return None
             quantity = int(value)
+        if abs(quantity) > const.MAX_QUANTITY:
+            self._err(
+                line_no,
+                const.F_QUANTITY,
+                f"'{raw}' is not a plausible quantity (more than "
+                f"{const.MAX_QUANTITY:,} units on one row).",
+            )
+            return None
         if len(self._quantities) < 10_000:
             self._quantities[raw] = quantity
         return quantity

@@ -9,3 +9,4 @@ from . import test_settlement_pnl
 from . import test_ui_tours
 from . import test_rpc_guards
 from . import test_cost_workbook
+from . import test_settlement_import_uploads

@@ -1,7 +1,12 @@
 import io
+import logging
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+
+from ..core.settlement_parser import SettlementFileError
+
+_logger = logging.getLogger(__name__)
 
 
 class ConnectbooksSettlementImportWizard(models.TransientModel):
@@ -44,7 +49,9 @@ class ConnectbooksSettlementImportWizard(models.TransientModel):
 
     def action_import(self):
         """Import every file in its own savepoint: a bad file writes nothing
-        and does not stop the others."""
+        and does not stop the others. Whatever a file holds, the person sees
+        a message naming it, never a traceback; a failure of the importer
+        itself is also logged with its traceback for support."""
         self.ensure_one()
         if not self.attachment_ids:
             raise UserError(_("Add at least one settlement file to import."))
@@ -56,11 +63,32 @@ class ConnectbooksSettlementImportWizard(models.TransientModel):
             try:
                 with self.env.cr.savepoint():
                     settlement = Import._import_file(
-                        self.store_id, io.BytesIO(attachment.raw), attachment.name
+                        self.store_id,
+                        # An empty upload has no content at all (raw is False).
+                        io.BytesIO(attachment.raw or b""),
+                        attachment.name,
                     )
             except UserError as error:
+                cause = error.__cause__
+                if isinstance(cause, SettlementFileError) and cause.unexpected:
+                    _logger.exception(
+                        "settlement file %r: the reader failed", attachment.name
+                    )
                 errors.append(
                     _("%(file)s:\n%(error)s", file=attachment.name, error=error)
+                )
+                failed |= attachment
+                continue
+            except Exception as error:  # never a traceback for an upload
+                _logger.exception("settlement file %r: import failed", attachment.name)
+                errors.append(
+                    _(
+                        "%(file)s:\nThe import failed unexpectedly (%(error)s). "
+                        "Nothing was imported from this file; the error is "
+                        "logged for support.",
+                        file=attachment.name,
+                        error=f"{type(error).__name__}: {error}",
+                    )
                 )
                 failed |= attachment
                 continue

@@ -1,0 +1,114 @@
+import gzip
+import io
+import zipfile
+from unittest.mock import patch
+
+from PIL import Image
+
+from odoo.tests import tagged
+from odoo.tools.misc import file_open
+
+from ..core import settlement_parser
+from ..models import connectbooks_settlement_import as importer
+from .common import ConnectbooksCase
+
+GOOD = "connectbooks_goflow/tests/data/amazon_v2_small.txt"
+WIZARD_LOG = (
+    "odoo.addons.connectbooks_goflow.wizards.connectbooks_settlement_import_wizard"
+)
+
+
+@tagged("post_install", "-at_install")
+class TestSettlementImportUploads(ConnectbooksCase):
+    """Whatever is uploaded, the wizard answers with its own message naming
+    the file (and the line and column where one applies), and writes nothing."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        with file_open(GOOD, "rb") as handle:
+            cls.good = handle.read()
+
+    def _import(self, name, data):
+        """Run the wizard on one file; return its error message (or None)
+        after checking that a refused file wrote nothing."""
+        before = self._counts()
+        attachment = self.env["ir.attachment"].create({"name": name, "raw": data})
+        wizard = self.env["connectbooks.settlement.import.wizard"].create(
+            {"store_id": self.store_a.id, "attachment_ids": [(6, 0, attachment.ids)]}
+        )
+        action = wizard.action_import()
+        if action["res_model"] != wizard._name:
+            return None
+        self.assertEqual(self._counts(), before, msg=f"{name}: nothing written")
+        self.assertIn(name, wizard.error_message, msg="the message names the file")
+        return wizard.error_message
+
+    def _counts(self):
+        return tuple(
+            self.env[model].search_count([])
+            for model in (
+                "connectbooks.settlement",
+                "connectbooks.settlement.line",
+                "goflow.cost.line",
+            )
+        )
+
+    def test_empty_upload(self):
+        """An empty upload has no content at all: once a TypeError."""
+        message = self._import("empty.txt", b"")
+        self.assertIn("The file is empty.", message)
+
+    def test_first_line_one_huge_field(self):
+        """Once the csv module's 'field larger than field limit'."""
+        message = self._import("huge.txt", b"x" * (1 << 20) + b"\n" + self.good)
+        self.assertIn("line 1: the line has 1,048,576 characters", message)
+
+    def test_files_that_are_not_text(self):
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w") as handle:
+            handle.writestr("settlement.txt", self.good)
+        picture = io.BytesIO()
+        Image.new("RGB", (2, 2)).save(picture, "PNG")
+        cases = {
+            "binary.bin": (bytes(range(256)) * 8, "binary"),
+            "picture.png": (picture.getvalue(), "This is an image (PNG)"),
+            "settlement.zip": (archive.getvalue(), "This is a ZIP archive"),
+            "settlement.txt.gz": (
+                gzip.compress(self.good)[:200],
+                "This is a gzip archive (.gz)",
+            ),
+            "unicode.txt": (self.good.decode().encode("utf-16-le"), "UTF-16"),
+        }
+        for name, (data, words) in cases.items():
+            with self.subTest(name):
+                self.assertIn(words, self._import(name, data))
+
+    def test_fault_of_the_reader_is_a_message_and_logged(self):
+        def broken(*args):
+            raise KeyError("boom")
+
+        with (
+            patch.object(settlement_parser, "classify", broken),
+            self.assertLogs(WIZARD_LOG, "ERROR") as logs,
+        ):
+            message = self._import("good.txt", self.good)
+        self.assertIn("The importer failed while reading this file", message)
+        self.assertIn("KeyError: 'boom'", message)
+        record = logs.records[0]
+        self.assertIn("good.txt", record.getMessage())
+        self.assertTrue(record.exc_info, msg="logged with its traceback")
+
+    def test_fault_outside_the_reader_is_a_message_and_logged(self):
+        with (
+            patch.object(
+                importer.ConnectbooksSettlementImport,
+                "_stream_file",
+                side_effect=RuntimeError("disk on fire"),
+            ),
+            self.assertLogs(WIZARD_LOG, "ERROR") as logs,
+        ):
+            message = self._import("good.txt", self.good)
+        self.assertIn("The import failed unexpectedly", message)
+        self.assertIn("RuntimeError: disk on fire", message)
+        self.assertTrue(logs.records[0].exc_info)
