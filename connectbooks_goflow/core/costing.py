@@ -141,9 +141,13 @@ def cost_keys(rows):
     Rules (DESIGN §4.1), per ``(kind, order id, adjustment id, SKU)``:
 
     * **order** rows with a SKU: the units sold, i.e. the sum of the row
-      quantities (the parser counts an item's quantity once). Retrocharges
-      (``Order_Retrocharge``) move no goods and are left out, and so is an
-      order whose rows carry no quantity at all.
+      quantities (the parser counts an item's quantity once per amount group:
+      one order item can come in several groups, each with its own
+      ``ItemPrice`` / ``Principal`` row and quantity, 1 + 2 = 3 units; it
+      refuses an order item with a negative quantity or with none).
+      Retrocharges (``Order_Retrocharge``) move no goods and are left out, and
+      so is an order whose rows carry no quantity at all (only rows that did
+      not come through the parser can).
     * **refund** rows with a SKU: the units refunded, as positive units with
       sign -1. Amazon writes the refunded quantity on refund rows, or 0 (also
       negative quantities are seen); when every row of the refund leaves it at

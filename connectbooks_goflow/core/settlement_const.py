@@ -10,6 +10,9 @@ Sources, cited per block below:
   transaction-type / amount-type / amount-description values collected in
   ``research/anchors.md`` §4.3-4.6 of the project notes.
 * [WM-learn], [WM-header]: Walmart reconciliation report, ``research/anchors.md`` §4.7.
+* [REAL-V2], [REAL-V1], [REAL-XLS]: genuine settlement files published by sellers
+  (an Amazon.com V2 file of 2017, Amazon.ca Flat File V1 files of 2025, and the
+  same V2 file re-saved by Excel), checked by ``tests/test_settlement_real_files.py``.
 
 Every vocabulary is compared lower-cased: casing differs between sources
 (``other-transaction`` vs ``Other-Transaction``) [PARSER-py].
@@ -143,6 +146,14 @@ REFUND_TRANSACTION_TYPES = frozenset(
 # Retrocharges adjust tax on an earlier order or refund; no goods move, so
 # they never need a cost (anchors §4.3: Order_Retrocharge, Refund_Retrocharge).
 NO_GOODS_TRANSACTION_TYPES = frozenset({"order_retrocharge", "refund_retrocharge"})
+
+# The row that prices an order item: each amount group of an item has one, with
+# the group's own quantity. A genuine Amazon.com V2 file splits one order item
+# of one shipment into two or three such groups (Principal 10.99 with quantity
+# 1, then 21.98 with quantity 2: 3 units) [REAL-V2], so a second price row of
+# an item opens a new group whose quantity counts too.
+# (amount-type, amount-description), lower-cased [AMZ-attrs].
+ITEM_PRICE_AMOUNT = ("itemprice", "principal")
 
 # Goods leave (or come back to) stock without an order: FBA inventory
 # reimbursements [MAP-table] [CB-fifo], liquidations [CN-list], Walmart

@@ -10,7 +10,7 @@ Two layouts share one pipeline and one validation:
 
 The file is read block by block and rows are yielded one at a time; what is
 kept while reading is bounded by the number of order items (for the
-"quantity once per item" rule), never by the number of rows. Errors are
+quantity rules), never by the number of rows. Errors are
 collected while reading and raised together as one
 :class:`SettlementFileError` once the file has been read: rows yielded before
 that are not to be trusted until iteration ends without error. Whatever the
@@ -110,12 +110,14 @@ class SettlementHeader:
 class SettlementRow:
     """One amount row of the file (never the summary row).
 
-    ``quantity`` is the item quantity counted once per order item: on the
-    first row of an item that carries a non-zero quantity, 0 on the other
-    rows of that item (Amazon repeats it on every amount row). Rows of the
-    same item share transaction type, order id, adjustment id and order item
-    code (else merchant item id, else SKU); rows with neither order id nor
-    adjustment id (e.g. FBA inventory reimbursements) keep their own quantity.
+    ``quantity`` is the item quantity counted once: on the first row that
+    carries a non-zero quantity, 0 on the other rows (Amazon repeats it on
+    every amount row). Rows of the same item share transaction type, order
+    id, adjustment id and order item code (else merchant item id, else SKU);
+    an order item counts it once per amount group (a group starts again at
+    each further ``ItemPrice`` / ``Principal`` row of the item, see
+    ``_ROLE_PRICE``); rows with neither order id nor adjustment id (e.g. FBA
+    inventory reimbursements) keep their own quantity.
     """
 
     line_no: int
@@ -195,6 +197,37 @@ def classify(transaction_type, amount_type="", amount_description=""):
     ):
         return const.KIND_FEE
     return const.KIND_OTHER
+
+
+# What a row is to the quantity rules (besides its kind): not a sold item
+# (fees, refunds, retrocharges, ...), a row of a sold item, or the price row
+# (``ItemPrice`` / ``Principal``) of a sold item.
+#
+# The quantity of an order item is counted once per *amount group*. Amazon
+# writes the item's quantity on every row of a group (price, tax, fees,
+# promotions), and one order item of one shipment can come in several groups,
+# each with its own price row and its own quantity: a real Amazon.com file
+# has Principal 10.99 with quantity 1 and fees, then Principal 21.98 with
+# quantity 2 and fees, all with the same shipment id and posted time (3
+# units). So a group starts at the item's first row, and again at each price
+# row once the current group has had one; its quantity is the first non-zero
+# quantity of its rows. Shipment id and posted time are not used: they are
+# the same across such groups, and an item shipped twice has a price row in
+# each shipment anyway.
+_ROLE_NONE = 0
+_ROLE_ITEM = 1
+_ROLE_PRICE = 2
+
+
+def _kind_and_role(transaction_type, amount_type, amount_description):
+    kind = classify(transaction_type, amount_type, amount_description)
+    if (
+        kind != const.KIND_ORDER
+        or transaction_type.strip().lower() in const.NO_GOODS_TRANSACTION_TYPES
+    ):
+        return kind, _ROLE_NONE
+    amount = (amount_type.strip().lower(), amount_description.strip().lower())
+    return kind, _ROLE_PRICE if amount == const.ITEM_PRICE_AMOUNT else _ROLE_ITEM
 
 
 # --- Errors collected while reading ------------------------------------------
@@ -808,6 +841,12 @@ class SettlementReader:
         missing = len(cells)  # index of the '' appended to every row
         self._getter = itemgetter(*(columns.get(f, missing) for f in const.FIELDS))
         self._seen_items = set()
+        # order item -> state of its current amount group, packed in one int:
+        # (line where the group starts) << 2 | has its price row << 1 | counted;
+        # the item of the previous row is kept apart, its state unsaved:
+        # [order id, item, transaction type, state, key]
+        self._order_items = {}
+        self._current_item = [None, None, None, 0, None]
         self._other_ids = set()
         self._kinds = {}
         self._quantities = {}
@@ -1026,6 +1065,7 @@ class SettlementReader:
                         issues.stop(line_no)
                         break
                 else:
+                    self._check_order_items()
                     self._check_totals()
         except Exception as exc:  # a bug of the reader: said, never a traceback
             self._fail(exc, line_no)
@@ -1077,9 +1117,10 @@ class SettlementReader:
             )
             ok = False
         kind_key = (ttype, amount_type, amount_description)
-        kind = self._kinds.get(kind_key)
-        if kind is None:
-            kind = self._kinds[kind_key] = classify(*kind_key)
+        kind_role = self._kinds.get(kind_key)
+        if kind_role is None:
+            kind_role = self._kinds[kind_key] = _kind_and_role(*kind_key)
+        kind, item_role = kind_role
         amount = self._amounts.get(amount_raw)
         if amount is None:
             if amount_raw:
@@ -1114,15 +1155,54 @@ class SettlementReader:
                 quantity = self._quantity(quantity_raw, line_no)
                 if quantity is None:
                     return None
-            if ok and quantity and (order_id or adjustment_id):
-                key = (
-                    f"{ttype.lower()}\x1f{order_id}\x1f{adjustment_id}\x1f"
-                    f"{item_code or merchant_item_id or merchant_adj_item_id or sku}"
+        if item_role and sku:
+            # Goods sold: the quantity is counted once per amount group of the
+            # order item (_ROLE_* and _check_order_items say how), and must be
+            # a positive number of units.
+            if quantity < 0:
+                self._err(
+                    line_no,
+                    const.F_QUANTITY,
+                    f"the quantity {quantity_raw} is negative on an order row: "
+                    "a sale takes units out of stock, so its cost of goods would "
+                    "be booked backwards. Correct the quantity or the "
+                    "transaction type.",
                 )
-                if key in self._seen_items:
-                    quantity = 0
+            if order_id:
+                item = item_code or merchant_item_id or sku
+                current = self._current_item
+                if (
+                    order_id == current[0]
+                    and item == current[1]
+                    and ttype == current[2]
+                ):
+                    state = current[3]  # the rows of an item mostly follow
                 else:
-                    self._seen_items.add(key)
+                    state = self._switch_item(ttype, order_id, item, line_no)
+                if item_role == _ROLE_PRICE:
+                    if not state & 2:
+                        state |= 2
+                    elif state >> 2 != line_no:
+                        # A second price row of the item: a new amount group.
+                        if not state & 1:
+                            self._no_quantity(state >> 2, order_id, current[4])
+                        state = line_no << 2 | 2
+                if quantity and not state & 1:
+                    state |= 1
+                else:
+                    quantity = 0
+                current[3] = state
+            elif not quantity:
+                self._no_quantity(line_no, None, sku)
+        elif ok and quantity and (order_id or adjustment_id):
+            key = (
+                f"{ttype.lower()}\x1f{order_id}\x1f{adjustment_id}\x1f"
+                f"{item_code or merchant_item_id or merchant_adj_item_id or sku}"
+            )
+            if key in self._seen_items:
+                quantity = 0
+            else:
+                self._seen_items.add(key)
         if not ok:
             return None
         self.total += amount
@@ -1173,6 +1253,45 @@ class SettlementReader:
         if len(self._quantities) < 10_000:
             self._quantities[raw] = quantity
         return quantity
+
+    def _switch_item(self, ttype, order_id, item, line_no):
+        """Save the state of the previous row's order item, return the state
+        of this row's (a new item: its first amount group starts here)."""
+        current = self._current_item
+        items = self._order_items
+        if current[4] is not None:
+            items[current[4]] = current[3]
+        key = f"{ttype.lower()}\x1f{order_id}\x1f{item}"
+        state = items.get(key)
+        if state is None:
+            state = line_no << 2
+        current[:] = [order_id, item, ttype, state, key]
+        return state
+
+    def _no_quantity(self, line_no, order_id, item):
+        what = (
+            f"order {order_id}, item {item.rsplit(chr(31), 1)[-1]}"
+            if order_id
+            else f"the order row of SKU {item}"
+        )
+        self._err(
+            line_no,
+            const.F_QUANTITY,
+            f"{what}: no quantity on any of its rows (from here to its next "
+            "price row): the units sold cannot be known, so neither can the "
+            "cost of goods. Import the marketplace's original file; in a file "
+            "you made, write the quantity on the item's rows.",
+        )
+
+    def _check_order_items(self):
+        """Every order item's last amount group has its quantity (earlier
+        groups were checked when the next one began)."""
+        current = self._current_item
+        if current[4] is not None:
+            self._order_items[current[4]] = current[3]
+        for key, state in self._order_items.items():
+            if not state & 1:
+                self._no_quantity(state >> 2, key.split("\x1f")[1], key)
 
     def _check_summary_repeat(self, line_no, values):
         """Settlement fields repeated on a row must agree with the summary."""

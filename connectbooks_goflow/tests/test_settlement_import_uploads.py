@@ -16,6 +16,11 @@ GOOD = "connectbooks_goflow/tests/data/amazon_v2_small.txt"
 WIZARD_LOG = (
     "odoo.addons.connectbooks_goflow.wizards.connectbooks_settlement_import_wizard"
 )
+GENERIC_HEADER = (
+    "settlement_id,deposit_date,total_amount,currency,transaction_type,order_id,"
+    "adjustment_id,amount_type,amount_description,amount,posted_date,sku,"
+    "quantity,order_item_code"
+)
 
 
 @tagged("post_install", "-at_install")
@@ -54,6 +59,14 @@ class TestSettlementImportUploads(ConnectbooksCase):
             )
         )
 
+    def _good_with(self, line_no, column, value, data=None):
+        lines = (data or self.good).decode().splitlines()
+        header = lines[0].split("\t")
+        fields = lines[line_no - 1].split("\t")
+        fields[header.index(column)] = value
+        lines[line_no - 1] = "\t".join(fields)
+        return ("\n".join(lines) + "\n").encode()
+
     def test_empty_upload(self):
         """An empty upload has no content at all: once a TypeError."""
         message = self._import("empty.txt", b"")
@@ -83,6 +96,38 @@ class TestSettlementImportUploads(ConnectbooksCase):
         for name, (data, words) in cases.items():
             with self.subTest(name):
                 self.assertIn(words, self._import(name, data))
+
+    def test_negative_quantity_refused_with_line_and_column(self):
+        data = self._good_with(4, "quantity-purchased", "-1")
+        message = self._import("negative.txt", data)
+        self.assertIn(
+            "line 4, column 'quantity-purchased': the quantity -1 is negative", message
+        )
+
+    def test_order_item_without_quantity_refused(self):
+        data = self.good
+        for line_no in range(10, 15):  # every row of one order item
+            data = self._good_with(line_no, "quantity-purchased", "", data)
+        message = self._import("no_quantity.txt", data)
+        self.assertIn("line 10, column 'quantity-purchased'", message)
+        self.assertIn("no quantity on any of its rows", message)
+
+    def test_one_order_item_in_two_amount_groups(self):
+        rows = [
+            GENERIC_HEADER,
+            "GEN-GRP-1,2024-05-02,40.00,USD,,,,,,,,,,",
+            "GEN-GRP-1,,,,Order,A,,ItemPrice,Principal,10.00,2024-05-01,BLU-MUG-12OZ,1,9",
+            "GEN-GRP-1,,,,Order,A,,ItemFees,Commission,-1.00,2024-05-01,BLU-MUG-12OZ,1,9",
+            "GEN-GRP-1,,,,Order,A,,ItemPrice,Principal,20.00,2024-05-01,BLU-MUG-12OZ,2,9",
+            "GEN-GRP-1,,,,Order,A,,ItemPrice,Shipping,11.00,2024-05-01,BLU-MUG-12OZ,2,9",
+        ]
+        settlement = self.env["connectbooks.settlement.import"]._import_file(
+            self.store_a, io.BytesIO(("\n".join(rows) + "\n").encode()), "groups.csv"
+        )
+        self.assertEqual(
+            settlement.cost_line_ids.mapped("quantity"), [3], msg="1 + 2 units"
+        )
+        self.assertEqual(sum(settlement.line_ids.mapped("quantity")), 3)
 
     def test_fault_of_the_reader_is_a_message_and_logged(self):
         def broken(*args):
