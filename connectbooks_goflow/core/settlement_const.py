@@ -6,6 +6,11 @@ Sources, cited per block below:
   https://developer-docs.amazon.com/sp-api/docs/settlement-reports-attributes
 * [AMZ-deprec] Amazon SP-API changelog, deprecation of the V1 / XML settlement reports
   (V2 properties: quantities on all rows, local number format, two posted-date formats)
+* [AMZ-reporttypes] Amazon SP-API "Report type values: settlement"
+  https://developer-docs.amazon.com/sp-api/docs/report-type-values-settlement
+* [AMZ-removal] Amazon SP-API changelog, removal of the XML and Flat File (V1)
+  settlement reports moved to 11 Nov 2026; the V1 -> V2 field mapping
+  https://developer-docs.amazon.com/sp-api/changelog/update-removal-of-xml-settlement-report-and-flat-file-settlement-report-date-changed-to-november-11-2026
 * [CN-list], [MAP-table], [WIMOOR], [PARSER-py], [PARSER-ts], [OA-skill]: observed
   transaction-type / amount-type / amount-description values collected in
   ``research/anchors.md`` §4.3-4.6 of the project notes.
@@ -230,6 +235,46 @@ FEE_DESCRIPTIONS = frozenset(
         "nonsubscriptionfeeadj",
         "transactiontotalamount",
     }
+)
+
+# --- Files of the wrong kind ---------------------------------------------------
+
+# Columns only Amazon's settlement Flat File V1 has (36 columns; still produced
+# in 2025 [REAL-V1]): V2 condensed them into amount-type, amount-description
+# and amount [AMZ-reporttypes] [AMZ-removal]. Normalised like any header cell.
+AMAZON_V1_COLUMNS = frozenset(
+    {
+        "shipment_fee_type",
+        "shipment_fee_amount",
+        "order_fee_type",
+        "order_fee_amount",
+        "price_type",
+        "price_amount",
+        "item_related_fee_type",
+        "item_related_fee_amount",
+        "misc_fee_amount",
+        "other_fee_amount",
+        "other_fee_reason_description",
+        "direct_payment_type",
+        "direct_payment_amount",
+        "other_amount",
+    }
+)
+# What a spreadsheet writes back when it saves a settlement it opened
+# [REAL-XLS]: long ids as numbers in scientific notation ("7.82115E+12", the
+# digits are gone) and dates in the locale's short form ("2/25/17"). Amazon
+# writes neither: ids are digits or letters, dates ISO or dd.mm.yyyy.
+SPREADSHEET_ID_PATTERN = r"\d(?:[.,]\d+)?E\+\d+"
+SPREADSHEET_DATE_PATTERN = r"\d{1,2}/\d{1,2}/\d{2}(?:\d{2})?(?:\s.*)?"
+# Columns whose values are identifiers, checked for scientific notation.
+ID_FIELDS = (
+    F_SETTLEMENT_ID,
+    F_ORDER_ID,
+    F_MERCHANT_ORDER_ID,
+    F_ADJUSTMENT_ID,
+    F_ORDER_ITEM_CODE,
+    F_MERCHANT_ORDER_ITEM_ID,
+    F_MERCHANT_ADJUSTMENT_ITEM_ID,
 )
 
 # --- Number and date formats -------------------------------------------------

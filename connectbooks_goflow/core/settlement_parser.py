@@ -21,6 +21,7 @@ reported as such), never in another exception.
 
 import codecs
 import csv
+import re
 from collections.abc import Iterator
 from contextlib import suppress
 from dataclasses import dataclass, fields, make_dataclass
@@ -676,6 +677,9 @@ _DATE_FORMS = (
     "31.01.2024 23:59:59 UTC, 31.01.2024 or 2024-01-31"
 )
 _IDX = {name: i for i, name in enumerate(const.FIELDS)}
+_ID_INDEXES = tuple((field, _IDX[field]) for field in const.ID_FIELDS)
+_SPREADSHEET_ID = re.compile(const.SPREADSHEET_ID_PATTERN).fullmatch
+_SPREADSHEET_DATE = re.compile(const.SPREADSHEET_DATE_PATTERN).fullmatch
 _HEADER_DATES = {
     const.F_START: "start",
     const.F_END: "end",
@@ -713,6 +717,7 @@ class SettlementReader:
         self._numbers = _Numbers(self._issues)
         self._iterated = False
         self._first_row = None
+        self._amazon_names = False
         try:
             # A fatal problem is already recorded in the issues, raised below.
             with suppress(_Fatal):
@@ -747,6 +752,13 @@ class SettlementReader:
         raise SettlementFileError(
             [issue], filename=self.filename, unexpected=exc
         ) from exc
+
+    def _replace_issues(self, line, field, message):
+        """Drop every issue collected: ``message`` says all there is to say."""
+        self._issues.kept.clear()
+        self._issues.count = 0
+        self._err(line, field, message)
+        raise _Fatal
 
     def _err(self, line, field, message):
         self._issues.add(line, self._col(field), message)
@@ -815,6 +827,19 @@ class SettlementReader:
             if name in _IDX:
                 known += 1
                 self._display[name] = cell.strip()
+        v1_columns = const.AMAZON_V1_COLUMNS.intersection(columns)
+        if v1_columns and const.F_AMOUNT_TYPE not in columns:
+            self._issues.add(
+                line_no,
+                None,
+                "This is an Amazon settlement report in the old Flat File (V1) "
+                "layout (it has columns such as price-type and "
+                "item-related-fee-type instead of amount-type, "
+                "amount-description and amount), which cannot be imported. In "
+                "Seller Central, open Reports > Payments > All Statements, "
+                "download this settlement as a Flat File V2 and import that file.",
+            )
+            raise _Fatal
         if not known:
             expected = ", ".join(self._canonical_name(f) for f in const.REQUIRED_FIELDS)
             sep = "tab" if self._delimiter == "\t" else repr(self._delimiter)
@@ -836,6 +861,11 @@ class SettlementReader:
         if self._issues.count:
             raise _Fatal
         self._ncols = len(cells)
+        # Amazon's own column names: a file from Seller Central, maybe re-saved.
+        self._amazon_names = (
+            self.layout == const.LAYOUT_AMAZON_V2
+            or self._display.get(const.F_SETTLEMENT_ID) == "settlement-id"
+        )
         # A row may stop after the last column that is read.
         self._min_fields = max(columns[f] for f in columns if f in _IDX) + 1
         missing = len(cells)  # index of the '' appended to every row
@@ -979,6 +1009,7 @@ class SettlementReader:
         sid = values[0].strip()
         if not sid:
             self._err(line_no, const.F_SETTLEMENT_ID, "the settlement id is empty.")
+        self._check_ids(line_no, values)
         currency = values[_IDX[const.F_CURRENCY]].strip()
         if not currency:
             self._err(line_no, const.F_CURRENCY, "the currency is empty.")
@@ -1016,6 +1047,45 @@ class SettlementReader:
         )
         self._summary_line = line_no
 
+    def _check_ids(self, line_no, values):
+        """Refuse the file at the first id a spreadsheet turned into a number."""
+        for field, index in _ID_INDEXES:
+            raw = values[index]
+            if "E+" in raw and _SPREADSHEET_ID(raw.strip()):
+                self._spreadsheet_saved(line_no, field, raw, date=False)
+
+    def _spreadsheet_saved(self, line_no, field, raw, *, date):
+        """One message for a file a spreadsheet re-saved: its ids and dates
+        are no longer what the marketplace wrote, whatever else is wrong."""
+        if date:
+            found = (
+                f"the date '{raw}' is in a spreadsheet's format, not the "
+                "marketplace's, and such a file has usually lost the digits of "
+                "its long ids too (an order item code shown as '7.82115E+12')"
+            )
+        else:
+            found = (
+                f"the id '{raw}' was turned into a number in scientific notation: "
+                "its digits are lost and cannot be recovered"
+            )
+        if self._amazon_names:
+            advice = (
+                "Import the original file: download the settlement report "
+                "(Flat File V2) again from Seller Central and import it as "
+                "downloaded, without opening and saving it in a spreadsheet."
+            )
+        else:
+            advice = (
+                "Import the file as the marketplace delivered it, or make it "
+                "again with the id columns formatted as text."
+            )
+        self._replace_issues(
+            line_no,
+            field,
+            "this file was opened and saved by a spreadsheet program (such as "
+            f"Excel), which changed it: {found}. {advice}",
+        )
+
     def _date(self, raw, line_no, field):
         try:
             value = parse_datetime(raw)
@@ -1029,6 +1099,14 @@ class SettlementReader:
             )
             return None
         except ValueError:
+            # Amazon's short posted date is the one a spreadsheet rewrites
+            # (the others carry a time zone it does not recognise).
+            if (
+                field == const.F_POSTED_DATE
+                and self._amazon_names
+                and _SPREADSHEET_DATE(raw.strip())
+            ):
+                self._spreadsheet_saved(line_no, field, raw, date=True)
             self._err(
                 line_no,
                 field,
@@ -1178,7 +1256,7 @@ class SettlementReader:
                 ):
                     state = current[3]  # the rows of an item mostly follow
                 else:
-                    state = self._switch_item(ttype, order_id, item, line_no)
+                    state = self._switch_item(ttype, order_id, item, line_no, values)
                 if item_role == _ROLE_PRICE:
                     if not state & 2:
                         state |= 2
@@ -1203,6 +1281,7 @@ class SettlementReader:
                 quantity = 0
             else:
                 self._seen_items.add(key)
+                self._check_ids(line_no, values)
         if not ok:
             return None
         self.total += amount
@@ -1254,7 +1333,7 @@ class SettlementReader:
             self._quantities[raw] = quantity
         return quantity
 
-    def _switch_item(self, ttype, order_id, item, line_no):
+    def _switch_item(self, ttype, order_id, item, line_no, values):
         """Save the state of the previous row's order item, return the state
         of this row's (a new item: its first amount group starts here)."""
         current = self._current_item
@@ -1265,6 +1344,8 @@ class SettlementReader:
         state = items.get(key)
         if state is None:
             state = line_no << 2
+            if "E+" in item or "E+" in order_id:
+                self._check_ids(line_no, values)
         current[:] = [order_id, item, ttype, state, key]
         return state
 

@@ -16,6 +16,17 @@ GOOD = "connectbooks_goflow/tests/data/amazon_v2_small.txt"
 WIZARD_LOG = (
     "odoo.addons.connectbooks_goflow.wizards.connectbooks_settlement_import_wizard"
 )
+V1_HEADER = (
+    "settlement-id\tsettlement-start-date\tsettlement-end-date\tdeposit-date\t"
+    "total-amount\tcurrency\ttransaction-type\torder-id\tmerchant-order-id\t"
+    "adjustment-id\tshipment-id\tmarketplace-name\tshipment-fee-type\t"
+    "shipment-fee-amount\torder-fee-type\torder-fee-amount\tfulfillment-id\t"
+    "posted-date\torder-item-code\tmerchant-order-item-id\t"
+    "merchant-adjustment-item-id\tsku\tquantity-purchased\tprice-type\t"
+    "price-amount\titem-related-fee-type\titem-related-fee-amount\t"
+    "misc-fee-amount\tother-fee-amount\tother-fee-reason-description\t"
+    "direct-payment-type\tdirect-payment-amount\tother-amount"
+)
 GENERIC_HEADER = (
     "settlement_id,deposit_date,total_amount,currency,transaction_type,order_id,"
     "adjustment_id,amount_type,amount_description,amount,posted_date,sku,"
@@ -111,6 +122,17 @@ class TestSettlementImportUploads(ConnectbooksCase):
         message = self._import("no_quantity.txt", data)
         self.assertIn("line 10, column 'quantity-purchased'", message)
         self.assertIn("no quantity on any of its rows", message)
+
+    def test_amazon_flat_file_v1_named(self):
+        fields = V1_HEADER.split("\t")
+        summary = ["24010866601", "", "", "2025-06-21T22:07:18+00:00", "0.00", "CAD"]
+        data = "\n".join(
+            [V1_HEADER, "\t".join(summary + [""] * (len(fields) - len(summary)))]
+        ).encode()
+        message = self._import("v1.txt", data)
+        self.assertIn("old Flat File (V1) layout", message)
+        self.assertIn("Flat File V2", message)
+        self.assertNotIn("required column", message)
 
     def test_one_order_item_in_two_amount_groups(self):
         rows = [
