@@ -1,7 +1,7 @@
 """The settlement parser on well-formed files: one fixture per feature.
 
 Fixtures in ``tests/data/settlements/`` are small hand-written settlements
-(see ``research/anchors.md`` §4 for the V2 vocabulary they use).
+(their V2 vocabulary and its sources are in ``settlement_const``).
 """
 
 import codecs

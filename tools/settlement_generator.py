@@ -1,6 +1,6 @@
 """Write realistic Amazon Settlement V2 flat files (tests, demo, benchmarks).
 
-The rows follow ``research/anchors.md`` §4: per order item Principal, Tax and
+The rows follow the V2 layout (``settlement_const``): per order item Principal, Tax and
 its MarketplaceFacilitatorTax, sometimes Shipping, Commission, the FBA
 fulfilment fee, some promotions with a promotion id; refunds of earlier orders
 (reversed amounts plus the RefundCommission Amazon keeps); FBA inventory
@@ -34,7 +34,7 @@ PERIOD = timedelta(days=14)
 FLUSH_LINES = 20_000
 
 # Shares and ranges of the internal order source (tuned so that 150,000 orders
-# give about 1,000,000 rows, DESIGN §10).
+# give about 1,000,000 rows, the size the import benchmark measures).
 ITEMS_PER_ORDER = ((1, 2, 3), (72, 20, 8))
 UNITS_PER_ITEM = ((1, 2, 3), (85, 12, 3))
 TAXED_SHARE = 0.6

@@ -1,4 +1,5 @@
-"""Costing rules of DESIGN §4, without the database.
+"""Costing rules (what needs a cost, the pre-fill, syncs, money), without
+the database.
 
 Everything here works on :class:`decimal.Decimal`; Odoo floats are converted
 through their shortest ``repr`` (:func:`to_decimal`), so ``0.1`` stays ``0.1``.
@@ -41,7 +42,7 @@ __all__ = [
     "weighted_average",
 ]
 
-# Pre-fill bases, first available wins (DESIGN §4.3).
+# Pre-fill bases, first available wins (:func:`prefill_cost`).
 BASIS_GOFLOW_AVERAGE = "goflow_average"
 BASIS_ODOO_AVERAGE = "odoo_average"
 BASIS_GOFLOW_DEFAULT = "goflow_default"
@@ -50,7 +51,7 @@ ODOO_AVERAGE_DAYS = 90
 # Unit costs are kept to 4 decimals (the add-on's "Goflow Unit Cost" precision).
 UNIT_COST_DECIMALS = 4
 
-# Where a refund's unit cost came from (DESIGN §4.1).
+# Where a refund's unit cost came from (:func:`resolve_refund_cost`).
 REFUND_FROM_REFUND = "goflow_refund"
 REFUND_FROM_ORDER = "goflow_order"
 REFUND_MISSING = "none"
@@ -115,7 +116,7 @@ class CostNeed(NamedTuple):
 
     @property
     def key(self):
-        """The unique key of the cost line (DESIGN §3, goflow.cost.line)."""
+        """The unique key of the cost line (goflow.cost.line)."""
         return (self.kind, self.order_id, self.adjustment_id, self.sku)
 
     @property
@@ -124,7 +125,7 @@ class CostNeed(NamedTuple):
 
 
 # Refund rows that give the buyer's money back for the goods themselves
-# (research/anchors.md §4.5: ItemPrice descriptions); Goodwill is a credit.
+# (the ItemPrice descriptions of Amazon V2 files); Goodwill is a credit.
 GOODS_REFUND_DESCRIPTIONS = frozenset({"principal", "shipping", "giftwrap"})
 
 
@@ -138,7 +139,7 @@ def _is_goods_refund(row):
 def cost_keys(rows):
     """What in a settlement needs a cost, aggregated per cost-line key.
 
-    Rules (DESIGN §4.1), per ``(kind, order id, adjustment id, SKU)``:
+    Rules, per ``(kind, order id, adjustment id, SKU)``:
 
     * **order** rows with a SKU: the units sold, i.e. the sum of the row
       quantities (the parser counts an item's quantity once per amount group:
@@ -371,7 +372,7 @@ def prefill_cost(
 ):
     """The unit cost proposed to the person resolving a missing cost.
 
-    First available wins (DESIGN §4.3): Goflow's current average for the SKU;
+    First available wins: Goflow's current average for the SKU;
     the average of costs already known in Odoo (``odoo_average`` over
     ``odoo_average_count`` costs of the last ``days`` days); Goflow's product
     default cost; else nothing. Zero or negative values are not available.
@@ -458,7 +459,7 @@ def resolve_decision(entered, prefill, zero_confirmed, decimals=UNIT_COST_DECIMA
     * a negative cost is refused;
     * zero is refused unless the person confirmed that zero is correct;
     * the pre-fill accepted as it is gives source ``average`` (the current
-      average of DESIGN §4.3); any other value is ``manual``.
+      average); any other value is ``manual``.
 
     Both values are compared at ``decimals`` places (the unit cost precision).
 
@@ -525,7 +526,7 @@ def merge_sync(
     """Merge a cost from a Goflow sync into an existing cost line.
 
     * A cost set by a person (source ``manual`` or ``average``) is never
-      replaced (DESIGN §4.4).
+      replaced.
     * Goflow giving no cost, 0 or a negative value means *missing* (§4.2); a
       line that already has a cost keeps it.
     * A new cost on a line whose COGS is not posted updates it; on a posted

@@ -11,10 +11,13 @@ Sources, cited per block below:
 * [AMZ-removal] Amazon SP-API changelog, removal of the XML and Flat File (V1)
   settlement reports moved to 11 Nov 2026; the V1 -> V2 field mapping
   https://developer-docs.amazon.com/sp-api/changelog/update-removal-of-xml-settlement-report-and-flat-file-settlement-report-date-changed-to-november-11-2026
-* [CN-list], [MAP-table], [WIMOOR], [PARSER-py], [PARSER-ts], [OA-skill]: observed
-  transaction-type / amount-type / amount-description values collected in
-  ``research/anchors.md`` §4.3-4.6 of the project notes.
-* [WM-learn], [WM-header]: Walmart reconciliation report, ``research/anchors.md`` §4.7.
+* [CN-list] https://www.iamyourfather.cn/53 (a glossary of observed values),
+  [WIMOOR] https://github.com/wimoor-erp/wimoor, [MAP-table], [PARSER-py],
+  [PARSER-ts] (public mapping tables and parsers), [OA-skill]
+  https://openaccountants.com/skills/amazon-seller-integration: observed
+  transaction-type / amount-type / amount-description values.
+* [WM-learn] Walmart Marketplace Learn, payment report overview; [WM-header]: public
+  fixtures of Walmart's reconciliation report.
 * [REAL-V2], [REAL-V1], [REAL-XLS]: genuine settlement files published by sellers
   (an Amazon.com V2 file of 2017, Amazon.ca Flat File V1 files of 2025, and the
   same V2 file re-saved by Excel), checked by ``tests/test_settlement_real_files.py``.
@@ -30,7 +33,7 @@ LAYOUT_AMAZON_V2 = "amazon_v2"
 LAYOUT_GENERIC_CSV = "generic_csv"
 LAYOUTS = (LAYOUT_AUTO, LAYOUT_AMAZON_V2, LAYOUT_GENERIC_CSV)
 
-# --- Kinds of row (DESIGN §3, connectbooks.settlement.line.kind) ------------
+# --- Kinds of row (connectbooks.settlement.line.kind) -----------------------
 
 KIND_ORDER = "order"
 KIND_REFUND = "refund"
@@ -149,7 +152,7 @@ REFUND_TRANSACTION_TYPES = frozenset(
     }
 )
 # Retrocharges adjust tax on an earlier order or refund; no goods move, so
-# they never need a cost (anchors §4.3: Order_Retrocharge, Refund_Retrocharge).
+# they never need a cost (Order_Retrocharge, Refund_Retrocharge [CN-list]).
 NO_GOODS_TRANSACTION_TYPES = frozenset({"order_retrocharge", "refund_retrocharge"})
 
 # The row that prices an order item: each amount group of an item has one, with
