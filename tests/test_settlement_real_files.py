@@ -114,3 +114,13 @@ def test_a_spreadsheet_resave_is_named():
         _rows, error = read(path)
         assert error is not None and len(error.errors) == 1, path.name
         assert "saved by a spreadsheet program" in str(error), path.name
+
+
+def test_a_walmart_reconciliation_report_is_named():
+    recon = [p for p in FILES if first_line(p).startswith("Period Start Date,")]
+    if not recon:
+        pytest.skip("no Walmart reconciliation report among the genuine files")
+    for path in recon:
+        _rows, error = read(path)
+        assert error is not None and len(error.errors) == 1, path.name
+        assert "Walmart's reconciliation report" in str(error), path.name

@@ -102,3 +102,25 @@ def test_one_slash_date_in_an_amazon_file_is_a_date_error():
     lines[1] = "\t".join(fields)
     error = refuse(("\n".join(lines) + "\n").encode())
     assert "'17/03/2024' is not a date" in str(error)
+
+
+def test_walmart_reconciliation_report_as_delivered():
+    header = (
+        "Period Start Date,Period End Date,Total Payable,Currency,Transaction Key,"
+        "Transaction Posted Timestamp,Transaction Type,Transaction Description,"
+        "Customer Order #,Customer Order line #,Amount,Amount Type,Ship Qty,"
+        "Partner Item Id"
+    )
+    rows = [
+        header,
+        "Number of Lines in file 2            ",
+        "07/11/2026,07/25/2026,12.00,USD,,07/25/2026,PaymentSummary,Deposited,,,,,,",
+        '"",07/25/2026,12.00,USD,K1,07/16/2026,Sale,Purchase,111,1,12.00,'
+        "Product Price,1,BLU-MUG-12OZ",
+    ]
+    error = refuse(("\n".join(rows) + "\n").encode(), "recon.csv")
+    assert len(error.errors) == 1, "one message, not the missing columns"
+    text = str(error)
+    assert "Walmart's reconciliation report" in text
+    assert "generic CSV layout" in text
+    assert "required column" not in text

@@ -18,9 +18,10 @@ Sources, cited per block below:
   transaction-type / amount-type / amount-description values.
 * [WM-learn] Walmart Marketplace Learn, payment report overview; [WM-header]: public
   fixtures of Walmart's reconciliation report.
-* [REAL-V2], [REAL-V1], [REAL-XLS]: genuine settlement files published by sellers
-  (an Amazon.com V2 file of 2017, Amazon.ca Flat File V1 files of 2025, and the
-  same V2 file re-saved by Excel), checked by ``tests/test_settlement_real_files.py``.
+* [REAL-V2], [REAL-V1], [REAL-XLS], [REAL-WM]: genuine settlement files published
+  by sellers (an Amazon.com V2 file of 2017, Amazon.ca Flat File V1 files of 2025,
+  the same V2 file re-saved by Excel, a Walmart reconciliation report v1 of
+  2026), checked by ``tests/test_settlement_real_files.py``.
 
 Every vocabulary is compared lower-cased: casing differs between sources
 (``other-transaction`` vs ``Other-Transaction``) [PARSER-py].
@@ -262,6 +263,12 @@ AMAZON_V1_COLUMNS = frozenset(
         "direct_payment_amount",
         "other_amount",
     }
+)
+# Walmart's reconciliation report as Walmart delivers it (columns normalised
+# like any header cell) [WM-header] [REAL-WM]: read through the generic CSV
+# layout once converted, not directly.
+WALMART_RECON_COLUMNS = frozenset(
+    {"period_start_date", "total_payable", "transaction_key", "partner_item_id"}
 )
 # What a spreadsheet writes back when it saves a settlement it opened
 # [REAL-XLS]: long ids as numbers in scientific notation ("7.82115E+12", the

@@ -840,6 +840,21 @@ class SettlementReader:
                 "download this settlement as a Flat File V2 and import that file.",
             )
             raise _Fatal
+        if (
+            const.WALMART_RECON_COLUMNS.issubset(columns)
+            and const.F_SETTLEMENT_ID not in columns
+        ):
+            self._issues.add(
+                line_no,
+                None,
+                "This is Walmart's reconciliation report as Walmart delivers it, "
+                "which is not imported directly: convert it to the generic CSV "
+                "layout (Period Start/End Date to the settlement dates, Total "
+                "Payable to total_amount, Partner Item Id to sku, Ship Qty to "
+                "quantity; the add-on's docs/generic_csv.md says how) and import "
+                "that file.",
+            )
+            raise _Fatal
         if not known:
             expected = ", ".join(self._canonical_name(f) for f in const.REQUIRED_FIELDS)
             sep = "tab" if self._delimiter == "\t" else repr(self._delimiter)
