@@ -9,6 +9,7 @@ import pytest
 
 from connectbooks_goflow.core.settlement_parser import (
     SettlementFileError,
+    SettlementReader,
     read_settlement,
 )
 
@@ -63,6 +64,14 @@ def test_spreadsheet_resave_dates_and_ids():
     assert "7.82115E+12" in text, "an example of what happened to the ids"
     assert "download the settlement report (Flat File V2) again" in text
     assert "without opening and saving it in a spreadsheet" in text
+
+
+def test_spreadsheet_resave_is_named_before_any_row_is_read():
+    """The import checks for a settlement already imported once the header
+    is read: the spreadsheet's damage must be known by then."""
+    with pytest.raises(SettlementFileError) as info:
+        SettlementReader(io.BytesIO(as_spreadsheet_csv(BASE)), filename="r.csv")
+    assert "saved by a spreadsheet program" in str(info.value)
 
 
 def test_spreadsheet_resave_ids_only():

@@ -276,6 +276,9 @@ WALMART_RECON_COLUMNS = frozenset(
 # writes neither: ids are digits or letters, dates ISO or dd.mm.yyyy.
 SPREADSHEET_ID_PATTERN = r"\d(?:[.,]\d+)?E\+\d+"
 SPREADSHEET_DATE_PATTERN = r"\d{1,2}/\d{1,2}/\d{2}(?:\d{2})?(?:\s.*)?"
+# Rows read ahead and checked for a spreadsheet's damage before the import
+# writes anything (the rest are checked as they are read).
+SPREADSHEET_CHECK_ROWS = 50
 # Columns whose values are identifiers, checked for scientific notation.
 ID_FIELDS = (
     F_SETTLEMENT_ID,

@@ -716,8 +716,10 @@ class SettlementReader:
         self._issues = _Issues()
         self._numbers = _Numbers(self._issues)
         self._iterated = False
-        self._first_row = None
+        self._first_rows = []
         self._amazon_names = False
+        # Issues of the rows read ahead wait for the end, with the others.
+        self._ahead_issues = 0
         try:
             # A fatal problem is already recorded in the issues, raised below.
             with suppress(_Fatal):
@@ -727,7 +729,7 @@ class SettlementReader:
                 self._read_summary()
         except Exception as exc:  # a bug of the reader: said, never a traceback
             self._fail(exc, getattr(self, "_line_no", None))
-        if self._issues.count:
+        if self._issues.count > self._ahead_issues:
             self._raise()
 
     # -- error helpers
@@ -982,8 +984,16 @@ class SettlementReader:
                 and not values[_IDX[const.F_AMOUNT]].strip()
             )
             self._build_header(line_no, values)
-            if not summary:
-                self._first_row = (line_no, values)
+            # The first rows are read ahead and checked now, before anything
+            # is written (a settlement already imported would be named
+            # first): was the file re-saved by a spreadsheet?
+            first = [] if summary else [(line_no, values)]
+            before = self._issues.count
+            first.extend(self._next_rows(const.SPREADSHEET_CHECK_ROWS - len(first)))
+            for record in first:
+                self._check_spreadsheet(*record)
+            self._ahead_issues = self._issues.count - before
+            self._first_rows = first
             return
         self._issues.add(
             self._line_no,
@@ -992,6 +1002,26 @@ class SettlementReader:
             "transactions.",
         )
         raise _Fatal
+
+    def _next_rows(self, count):
+        """Up to ``count`` next records with values."""
+        rows = []
+        if count <= 0:
+            return rows
+        for line_no, values in self._records:
+            if values:
+                rows.append((line_no, values))
+                if len(rows) >= count:
+                    break
+            elif values is None and self._issues.full:
+                raise _Fatal
+        return rows
+
+    def _check_spreadsheet(self, line_no, values):
+        self._check_ids(line_no, values)
+        raw = values[_IDX[const.F_POSTED_DATE]]
+        if self._amazon_names and _SPREADSHEET_DATE(raw.strip()):
+            self._spreadsheet_saved(line_no, const.F_POSTED_DATE, raw, date=True)
 
     def _values(self, line_no, fields):
         """Pick the fields of a line, checking its length against the header."""
@@ -1139,9 +1169,8 @@ class SettlementReader:
         line_no = self._line_no
         try:
             with suppress(_Fatal):  # recorded in the issues, raised below
-                if self._first_row is not None:
-                    line_no, values = self._first_row
-                    self._first_row = None
+                first, self._first_rows = self._first_rows, []
+                for line_no, values in first:
                     row = self._row(line_no, values)
                     if row is not None:
                         yield row

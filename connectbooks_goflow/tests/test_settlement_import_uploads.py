@@ -134,6 +134,23 @@ class TestSettlementImportUploads(ConnectbooksCase):
         self.assertIn("Flat File V2", message)
         self.assertNotIn("required column", message)
 
+    def test_spreadsheet_resave_of_an_imported_settlement(self):
+        """Named for what it is, not as the settlement already imported."""
+        self.assertIsNone(self._import("original.txt", self.good))
+        lines = self.good.decode().splitlines()
+        header = lines[0].split("\t")
+        item = header.index("order-item-code")
+        rows = []
+        for line in lines:
+            fields = line.split("\t")
+            if fields[item] == "62134589012345":
+                fields[item] = "6.21346E+13"
+            rows.append(",".join(fields))
+        message = self._import("resaved.csv", ("\r".join(rows) + "\r").encode())
+        self.assertIn("saved by a spreadsheet program", message)
+        self.assertIn("'6.21346E+13'", message)
+        self.assertNotIn("already imported", message)
+
     def test_one_order_item_in_two_amount_groups(self):
         rows = [
             GENERIC_HEADER,
