@@ -1,5 +1,6 @@
 import dataclasses
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -238,21 +239,36 @@ class ConnectbooksSettlement(models.Model):
         CostLine = self.env["goflow.cost.line"]
         now = fields.Datetime.now()
         posted = self.state == SETTLEMENT_POSTED
-        asked = costed = trueups = 0
-        CostLine._sync_stage_begin()
-        for states, quantities in self._sync_line_slices(posted):
-            numbers = order_numbers_to_ask(states)
-            order_lines = list(fetch(numbers)) if numbers else []
+        counts = {"asked": 0, "costed": 0, "trueups": 0}
+
+        def apply(states, quantities, numbers, answer):
+            order_lines = answer.result()
             costs, found = aggregate_costs(self._in_settlement_currency(order_lines))
             del order_lines
             updates = plan_sync(states, costs, found)
             CostLine._sync_stage(self._sync_result_rows(updates, quantities))
-            asked += len(numbers)
+            counts["asked"] += len(numbers)
             for update in updates:
                 if update.action == ACTION_TRUEUP:
-                    trueups += 1
+                    counts["trueups"] += 1
                 elif update.action != ACTION_MISSING:
-                    costed += 1
+                    counts["costed"] += 1
+
+        CostLine._sync_stage_begin()
+        # Goflow is asked for the next slice while this one is planned and
+        # staged: the thread only waits on the network (no database, no
+        # environment), and a slice is applied only once its answer is in.
+        with ThreadPoolExecutor(1, thread_name_prefix="goflow-sync") as asker:
+            waiting = None
+            for states, quantities in self._sync_line_slices(posted):
+                numbers = order_numbers_to_ask(states)
+                answer = asker.submit(_ask, fetch, numbers)
+                if waiting:
+                    apply(*waiting)
+                waiting = (states, quantities, numbers, answer)
+            if waiting:
+                apply(*waiting)
+        asked, costed, trueups = counts["asked"], counts["costed"], counts["trueups"]
         CostLine._sync_stage_apply(self, now)
         self.write(
             {"last_sync_at": now, "last_sync_attempt_at": now, "last_sync_error": False}
@@ -412,3 +428,8 @@ class ConnectbooksSettlement(models.Model):
             if missing_count > MESSAGE_SAMPLE:
                 body += " …"
         self.message_post(body=body)
+
+
+def _ask(fetch, numbers):
+    """Goflow's cost lines of ``numbers`` (none asked for none)."""
+    return list(fetch(numbers)) if numbers else []
