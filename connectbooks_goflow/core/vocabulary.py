@@ -83,3 +83,25 @@ SETTLEMENT_STATES = (
     (SETTLEMENT_POSTED, "Posted"),
     (SETTLEMENT_CANCELLED, "Cancelled"),
 )
+
+# --- Where a settlement came from (connectbooks.settlement.source) -----------
+SETTLEMENT_SOURCE_UPLOAD = "upload"
+SETTLEMENT_SOURCE_AMAZON = "amazon"
+SETTLEMENT_SOURCES = (
+    (SETTLEMENT_SOURCE_UPLOAD, "Upload"),
+    (SETTLEMENT_SOURCE_AMAZON, "Amazon"),
+)
+
+# --- What a fetch did with a listed report (connectbooks.marketplace.report) -
+REPORT_IMPORTED = "imported"  # a new settlement, imported from the report
+REPORT_MATCHED = "matched"  # the settlement was already there, same total
+REPORT_REISSUED = "reissued"  # same settlement id, another total: flagged
+REPORT_FAILED = "failed"  # download or import failed: tried again
+REPORT_STATES = (
+    (REPORT_IMPORTED, "Imported"),
+    (REPORT_MATCHED, "Already Imported"),
+    (REPORT_REISSUED, "Reissued"),
+    (REPORT_FAILED, "Failed"),
+)
+# Reports a fetch does not download again.
+REPORT_HANDLED = frozenset({REPORT_IMPORTED, REPORT_MATCHED, REPORT_REISSUED})
