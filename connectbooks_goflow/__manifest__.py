@@ -26,6 +26,8 @@
         "views/connectbooks_settlement_views.xml",
         "wizards/connectbooks_settlement_import_wizard_views.xml",
         "views/goflow_connection_views.xml",
+        "views/connectbooks_amazon_connection_views.xml",
+        "views/connectbooks_marketplace_report_views.xml",
         "views/connectbooks_store_views.xml",
         "views/connectbooks_settlement_line_views.xml",
         "views/goflow_cost_line_views.xml",

@@ -14,6 +14,8 @@ from ..core.vocabulary import (
     SETTLEMENT_CANCELLED,
     SETTLEMENT_DRAFT,
     SETTLEMENT_POSTED,
+    SETTLEMENT_SOURCE_UPLOAD,
+    SETTLEMENT_SOURCES,
     SETTLEMENT_STATES,
     STATE_MISSING,
 )
@@ -138,6 +140,21 @@ class ConnectbooksSettlement(models.Model):
     layout = fields.Selection(
         [("amazon_v2", "Amazon Settlement V2"), ("generic_csv", "Generic CSV")],
         readonly=True,
+    )
+    # Where the file came from: informational (what prevents a second
+    # import is the settlement id, unique per store).
+    source = fields.Selection(
+        list(SETTLEMENT_SOURCES),
+        default=SETTLEMENT_SOURCE_UPLOAD,
+        required=True,
+        readonly=True,
+        copy=False,
+    )
+    amazon_report_ref = fields.Char(
+        string="Amazon Report ID", readonly=True, copy=False, index="btree_not_null"
+    )
+    amazon_document_ref = fields.Char(
+        string="Amazon Document ID", readonly=True, copy=False
     )
 
     _sql_constraints = [

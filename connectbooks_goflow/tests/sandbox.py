@@ -1,7 +1,8 @@
-"""Start the repository's Goflow sandbox (tools/goflow_sandbox) for Odoo tests.
+"""Start the repository's sandboxes (tools/goflow_sandbox and
+tools/marketplace_sandbox) for Odoo tests.
 
-The sandbox lives beside the add-on in the repository, not inside it; tests
-that need it are skipped when the add-on is deployed without the repository.
+The sandboxes live beside the add-on in the repository, not inside it; tests
+that need them are skipped when the add-on is deployed without the repository.
 """
 
 import sys
@@ -20,6 +21,19 @@ def sandbox_module():
     from tools.goflow_sandbox.server import SandboxServer  # noqa: PLC0415
 
     return SandboxServer, Dataset
+
+
+def marketplace_sandbox_module():
+    """Return ``(MarketplaceSandbox, AmazonApi)`` or ``None`` when not
+    available."""
+    if not (REPO / "tools" / "marketplace_sandbox" / "amazon.py").exists():
+        return None
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    from tools.marketplace_sandbox.amazon import AmazonApi  # noqa: PLC0415
+    from tools.marketplace_sandbox.server import MarketplaceSandbox  # noqa: PLC0415
+
+    return MarketplaceSandbox, AmazonApi
 
 
 def money(amount):
