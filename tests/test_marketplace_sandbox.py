@@ -469,6 +469,32 @@ def test_command_line_options_build_the_served_reports(tmp_path):
         sandbox.stop()
 
 
+def test_created_now_lists_report_files_as_new(tmp_path):
+    plain = documents.settlements_from_dataset(
+        build_dataset(orders=40, skus=10, seed=2), tmp_path
+    )[0]
+    args = cli.build_parser().parse_args(
+        [
+            "--port",
+            "0",
+            "--orders",
+            "0",
+            "--no-distractors",
+            "--created-now",
+            "--report-file",
+            str(plain.path),
+        ]
+    )
+    before = datetime.now(timezone.utc)
+    sandbox = cli.build_sandbox(args)
+    try:
+        (served,) = sandbox.apps[0].reports
+        assert served.created_time >= before, "created now, not at the deposit"
+        assert served.data_end == plain.end
+    finally:
+        sandbox.stop()
+
+
 def _read_line(stream, timeout):
     result = []
     reader = threading.Thread(target=lambda: result.append(stream.readline()))

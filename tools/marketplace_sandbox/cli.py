@@ -6,6 +6,7 @@ import argparse
 import signal
 import sys
 import threading
+from datetime import datetime, timezone
 
 from tools.goflow_sandbox.dataset import Dataset, build_dataset
 from tools.marketplace_sandbox import amazon, documents
@@ -49,6 +50,12 @@ def build_parser():
         default=[],
         metavar="PATH",
         help="serve this settlement file too (repeatable)",
+    )
+    data.add_argument(
+        "--created-now",
+        action="store_true",
+        help="list the --report-file reports as created now, not at their "
+        "deposit date (a fetch asks no further back than 90 days)",
     )
     data.add_argument(
         "--compression",
@@ -127,13 +134,14 @@ def build_sandbox(args):
             first_settlement_id=args.first_settlement_id,
             seed=args.seed,
         )
+    created = datetime.now(timezone.utc) if args.created_now else None
     for index, path in enumerate(args.report_file):
         chosen = compression
         if compression == "mixed":
             chosen = "GZIP" if index % 2 == 0 else None
         if documents.read_summary(path).gzipped:
             chosen = "GZIP"
-        api.add_report(path, compression=chosen)
+        api.add_report(path, compression=chosen, created_time=created)
     if args.bench_orders:
         api.add_report(
             documents.bench_settlement(
