@@ -1,5 +1,6 @@
 """Serve the demo: PostgreSQL (kept in .local/pg), the Goflow sandbox with the
-demo data, and Odoo with the add-on and its demo data on 127.0.0.1:8069.
+demo data, the marketplace sandbox (Amazon) listing the demo settlement files,
+and Odoo with the add-on and its demo data on 127.0.0.1:8069.
 
 The database is created on the first run and reused afterwards.
 """
@@ -22,6 +23,17 @@ DB = "connectbooks_demo"
 SANDBOX_DATA = ROOT / "connectbooks_goflow" / "demo" / "goflow_sandbox_demo.json"
 SANDBOX_PORT = 8099  # the demo Goflow connection's base URL
 SANDBOX_TOKEN = "sandbox-token"
+# The demo Amazon connection's endpoint and token URL; its credentials are the
+# marketplace sandbox's defaults.
+MARKETPLACE_PORT = 8098
+DEMO_DIR = ROOT / "connectbooks_goflow" / "demo"
+# The two settlements the demo database holds (uploaded by hand: the fetch
+# recognises them) and a third one only Amazon has.
+MARKETPLACE_REPORTS = (
+    DEMO_DIR / "amazon_settlement_demo_1.txt",
+    DEMO_DIR / "amazon_settlement_demo_2.txt",
+    DEMO_DIR / "amazon_settlement_demo_3.txt",
+)
 
 NO_ODOO = """\
 No Odoo 18 server is importable by {python} ({why}).
@@ -107,6 +119,30 @@ def main():
         )
         children.append(sandbox)
         print(sandbox.stdout.readline().strip(), flush=True)
+        reports = [
+            arg for path in MARKETPLACE_REPORTS for arg in ("--report-file", str(path))
+        ]
+        marketplace = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tools.marketplace_sandbox",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(MARKETPLACE_PORT),
+                "--orders",
+                "0",
+                *reports,
+                # Listed as created now: a fetch asks Amazon for 90 days at most.
+                "--created-now",
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        children.append(marketplace)
+        print(marketplace.stdout.readline().strip(), flush=True)
         common = ["--addons-path", ",".join(paths), "--log-level", "warn"]
         exists = cluster.database_exists(DB)
         if exists and args.reset:
@@ -159,7 +195,9 @@ def main():
             "(bookkeeper)\n"
             f"  Goflow sandbox: http://127.0.0.1:{SANDBOX_PORT}/v1 "
             f"(token {SANDBOX_TOKEN})\n"
-            "  Ctrl-C stops Odoo, the sandbox and PostgreSQL.\n",
+            f"  Marketplace sandbox (Amazon): http://127.0.0.1:{MARKETPLACE_PORT} "
+            "(Settlements > Fetch Settlements imports a third settlement)\n"
+            "  Ctrl-C stops Odoo, the sandboxes and PostgreSQL.\n",
             flush=True,
         )
         odoo.wait()
