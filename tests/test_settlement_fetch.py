@@ -22,6 +22,7 @@ def test_first_fetch_starts_at_the_store_date():
 def test_first_fetch_never_more_than_90_days_back():
     assert fetch_window(NOW, date(2025, 1, 1)) == NOW - RETENTION
     assert fetch_window(NOW) == NOW - RETENTION
+    assert fetch_window(NOW, False) == NOW - RETENTION, "Odoo's empty date"
 
 
 def test_next_fetch_from_the_newest_handled_minus_overlap():

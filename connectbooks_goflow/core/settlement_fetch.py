@@ -22,7 +22,7 @@ RETENTION = timedelta(days=REPORT_RETENTION_DAYS)
 
 
 def _utc(moment):
-    if moment is None:
+    if not moment:  # None, or Odoo's False for an empty date
         return None
     if isinstance(moment, datetime):
         if moment.tzinfo is None:

@@ -289,7 +289,7 @@ class ConnectbooksStore(models.Model):
         known = {record.report_ref: record for record in records}
         since = fetch_window(
             fields.Datetime.now(),
-            self.amazon_fetch_since,
+            self.amazon_fetch_since or None,
             handled=[r.created_time for r in records if r.state in REPORT_HANDLED],
             failed=[r.created_time for r in records if r.state == REPORT_FAILED],
         )

@@ -299,6 +299,14 @@ class TestAmazonFetch(AmazonFetchCase):
         self.assertEqual(result.imported, ["24010823452"])
 
     @mute_logger(*MUTED)
+    def test_without_a_date_the_last_90_days(self):
+        self.store_a.amazon_fetch_since = False
+        self._report(days_ago=100)
+        self._report("24010823452", days_ago=80)
+        result = self._fetch()
+        self.assertEqual((result.imported, result.error), (["24010823452"], None))
+
+    @mute_logger(*MUTED)
     def test_button_raises_in_plain_words(self):
         self._report()
         with self.assertRaisesRegex(UserError, "refresh token"):
