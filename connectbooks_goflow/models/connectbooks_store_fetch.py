@@ -24,6 +24,7 @@ from ..core.vocabulary import (
     REPORT_HANDLED,
     REPORT_IMPORTED,
     REPORT_MATCHED,
+    REPORT_REISSUED,
     SETTLEMENT_SOURCE_AMAZON,
 )
 
@@ -309,8 +310,7 @@ class ConnectbooksStore(models.Model):
                 todo = [
                     report
                     for report in listed
-                    if report.report_id not in known
-                    or known[report.report_id].state == REPORT_FAILED
+                    if self._amazon_report_todo(known.get(report.report_id))
                 ]
                 todo.sort(
                     key=lambda r: (_naive(r.created_time) or datetime.min, r.report_id)
@@ -334,6 +334,17 @@ class ConnectbooksStore(models.Model):
             )
         except UserError as error:
             result.error = str(error)
+
+    @api.model
+    def _amazon_report_todo(self, record):
+        """Is a listed report to be downloaded? When never seen, when it
+        failed, and when it was flagged as reissued and the settlement it
+        clashed with has been deleted since (to take the new one)."""
+        if not record:
+            return True
+        if record.state == REPORT_FAILED:
+            return True
+        return record.state == REPORT_REISSUED and not record.settlement_id
 
     def _amazon_fetch_one(self, client, report, record, result):
         """Download one report to a temporary file and handle it.

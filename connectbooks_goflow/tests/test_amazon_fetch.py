@@ -5,6 +5,7 @@ each fetch did."""
 import tempfile
 import unittest
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 
 from odoo import Command, fields
@@ -119,7 +120,10 @@ class AmazonFetchCase(GoflowSandboxCase):
         another settlement id (and total)."""
         content = self.small.replace(REF.encode(), ref.encode())
         if total is not None:
+            # Another total, and the reserve released changed to match it.
             content = content.replace(b"\t127.20\tUSD", f"\t{total}\tUSD".encode())
+            released = Decimal("1250.00") + Decimal(total) - Decimal("127.20")
+            content = content.replace(b"\t1250.00\t", f"\t{released}\t".encode())
         path = self.workdir / f"settlement-{ref}-{total}.txt"
         path.write_bytes(content)
         return self.api.add_report(
@@ -231,6 +235,12 @@ class TestAmazonFetch(AmazonFetchCase):
         downloads = self._downloads()
         self._fetch()
         self.assertEqual(self._downloads(), downloads)
+        # The bookkeeper deletes the old settlement: the reissue comes in.
+        uploaded.unlink()
+        result = self._fetch()
+        self.assertEqual(result.imported, [REF])
+        self.assertEqual(self._settlements().total_amount, 130.0)
+        self.assertEqual((record.state, record.attempt_count), ("imported", 2))
 
     @mute_logger(*MUTED)
     def test_corrupt_gzip_writes_nothing_and_is_retried(self):
