@@ -25,17 +25,21 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+# The sheet's look is the COGS workbook's: the same xlsxwriter options, column
+# spec, header style and number formats.
+from .cogs_workbook import (
+    DATE,
+    DATE_FORMAT,
+    HEADER_STYLE,
+    QUANTITY,
+    QUANTITY_FORMAT,
+    TEXT,
+    UNIT_COST,
+    WORKBOOK_OPTIONS,
+    Column,
+)
 from .costing import UNIT_COST_DECIMALS
 from .vocabulary import COST_KINDS, COST_SOURCES, MISSING_REASONS
-
-# xlsxwriter options: rows go to disk as they are written, and marketplace
-# text (a SKU "=HYPERLINK(...)") stays text.
-WORKBOOK_OPTIONS = {
-    "constant_memory": True,
-    "strings_to_formulas": False,
-    "strings_to_urls": False,
-    "strings_to_numbers": False,
-}
 
 # The code of the key column starts with this; what follows is the workbook
 # signature. Changing the layout of the sheet means a new version.
@@ -64,24 +68,10 @@ XLSM_MAIN_TYPE = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
 ZIP_MAGIC = b"PK\x03\x04"
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
-# Cell types.
-TEXT = "text"
-DATE = "date"
-QUANTITY = "quantity"
-UNIT_COST = "unit_cost"
+# Cell types of this sheet only; the others are the COGS workbook's.
 INPUT_COST = "input_cost"
 INPUT_FLAG = "input_flag"
 KEY = "key"
-
-
-@dataclass(frozen=True, slots=True)
-class Column:
-    """One column of the *Costs* sheet: its code, English header, width, type."""
-
-    code: str
-    header: str
-    width: float
-    kind: str = TEXT
 
 
 COLUMNS = (
@@ -102,7 +92,7 @@ COLUMNS = (
     Column("unit_cost", "Unit Cost", 13, INPUT_COST),
     Column("use_prefill", "Use Pre-filled", 13, INPUT_FLAG),
 )
-COLUMN_INDEX = {column.code: index for index, column in enumerate(COLUMNS)}
+COLUMN_INDEX = {column.key: index for index, column in enumerate(COLUMNS)}
 
 # Fields of a row handed to the writer, in order. Kind, reason and source
 # are keys (vocabulary.py); the pre-fill is a Decimal or None, its basis a
@@ -160,17 +150,8 @@ DEFAULT_LABELS = {
     ),
 }
 
-HEADER_STYLE = {
-    "bold": True,
-    "bg_color": "#D9E1F2",
-    "bottom": 1,
-    "text_wrap": True,
-    "valign": "top",
-}
 # Where to type: a light green fill, unlocked.
 INPUT_STYLE = {"bg_color": "#E2EFDA", "locked": False}
-DATE_FORMAT = "yyyy-mm-dd"
-QUANTITY_FORMAT = "#,##0.####;-#,##0.####;0"
 UNIT_COST_FORMAT = "#,##0.0000"
 # What a protected sheet still lets a person do (xlsxwriter protect options).
 PROTECT_OPTIONS = {
@@ -286,12 +267,12 @@ def write_workbook(workbook, rows, secret, labels=None):
         options = {"hidden": True} if column.kind == KEY else None
         sheet.set_column(col, col, column.width, None, options)
     sheet.set_row(0, None, None, {"hidden": True})
-    codes = [workbook_signature(secret), *(c.code for c in COLUMNS[1:])]
+    codes = [workbook_signature(secret), *(c.key for c in COLUMNS[1:])]
     for col, code in enumerate(codes):
         sheet.write_string(0, col, code)
     sheet.set_row(1, 30)
     for col, column in enumerate(COLUMNS):
-        sheet.write_string(1, col, headers.get(column.code, column.header), header)
+        sheet.write_string(1, col, headers.get(column.key, column.header), header)
     sheet.freeze_panes(2, 2)
 
     yes, no = labels["yes"], labels["no"]

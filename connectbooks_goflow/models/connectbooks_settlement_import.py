@@ -69,8 +69,8 @@ class ConnectbooksSettlementImport(models.AbstractModel):
                 {
                     "store_id": store.id,
                     "settlement_ref": header.settlement_id,
-                    "period_start": _naive(header.start),
-                    "period_end": _naive(header.end),
+                    "period_start": naive_utc(header.start),
+                    "period_end": naive_utc(header.end),
                     "deposit_date": header.deposit_date and header.deposit_date.date(),
                     "currency_id": currency.id,
                     "total_amount": float(header.total_amount),
@@ -267,7 +267,7 @@ def _batches(rows, size):
         yield batch
 
 
-def _naive(value):
+def naive_utc(value):
     """Odoo stores UTC datetimes without a time zone."""
     if value is None:
         return False

@@ -4,7 +4,7 @@ import logging
 import re
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
@@ -27,6 +27,7 @@ from ..core.vocabulary import (
     REPORT_REISSUED,
     SETTLEMENT_SOURCE_AMAZON,
 )
+from .connectbooks_settlement_import import naive_utc
 
 _logger = logging.getLogger(__name__)
 
@@ -313,7 +314,10 @@ class ConnectbooksStore(models.Model):
                     if self._amazon_report_todo(known.get(report.report_id))
                 ]
                 todo.sort(
-                    key=lambda r: (_naive(r.created_time) or datetime.min, r.report_id)
+                    key=lambda r: (
+                        naive_utc(r.created_time) or datetime.min,
+                        r.report_id,
+                    )
                 )
                 _logger.info(
                     "Amazon fetch of store %s since %s: %s listed, %s new",
@@ -488,9 +492,9 @@ class ConnectbooksStore(models.Model):
         """Create or update the record of a report (written by the fetch
         only: users read them)."""
         values = {
-            "created_time": _naive(report.created_time),
-            "period_start": _naive(report.data_start_time),
-            "period_end": _naive(report.data_end_time),
+            "created_time": naive_utc(report.created_time),
+            "period_start": naive_utc(report.data_start_time),
+            "period_end": naive_utc(report.data_end_time),
             "document_ref": report.document_id,
             "last_attempt_at": fields.Datetime.now(),
             **values,
@@ -573,12 +577,3 @@ class ConnectbooksStore(models.Model):
                 "next": {"type": "ir.actions.client", "tag": "soft_reload"},
             },
         }
-
-
-def _naive(moment):
-    """Odoo stores UTC datetimes without a time zone."""
-    if moment is None:
-        return False
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
-    return moment
