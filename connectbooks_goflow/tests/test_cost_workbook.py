@@ -458,7 +458,7 @@ class TestCostWorkbook(CostWorkbookCase):
         self.assertIn("Download Costs (Excel)", readonly_arch)
         self.assertNotIn("Upload Costs (Excel)", readonly_arch)
         self.assertEqual(
-            [c.code for c in COLUMNS][-2:],
+            [c.key for c in COLUMNS][-2:],
             ["unit_cost", "use_prefill"],
             msg="the columns a person types in come last",
         )
