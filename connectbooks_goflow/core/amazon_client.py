@@ -276,7 +276,7 @@ def _gunzip(chunks, size):
 # -- The client -------------------------------------------------------------
 
 
-class AmazonClient:
+class AmazonClient(http_policy.PolicyClient):
     """List and download the settlement reports of one seller account.
 
     :param client_id: the LWA client id of the app (Seller Central > Apps >
@@ -339,13 +339,8 @@ class AmazonClient:
         self._token_url = self._check_url(
             token_url or const.LWA_TOKEN_URL, "LWA token URL"
         )
-        loopback = all(
-            http_policy.is_loopback(urlsplit(url).hostname)
-            for url in (self._endpoint, self._token_url)
-        )
-        self._redactor = http_policy.Redactor(
-            [self._client_secret, self._refresh_token]
-        )
+        loopback = http_policy.all_loopback(self._endpoint, self._token_url)
+        redactor = http_policy.Redactor([self._client_secret, self._refresh_token])
         self._policy = http_policy.HttpPolicy(
             _SERVICE,
             timeout=timeout,
@@ -353,7 +348,7 @@ class AmazonClient:
             backoff_base=backoff_base,
             backoff_max=backoff_max,
             max_wait=max_wait,
-            redactor=self._redactor,
+            redactor=redactor,
             loopback=loopback,
             session=session,
             sleep=sleep,
@@ -372,43 +367,25 @@ class AmazonClient:
             const.HEADER_ACCEPT: const.ACCEPT_JSON,
             const.HEADER_USER_AGENT: const.USER_AGENT,
         }
-        self._access_token = None
-        self._access_token_until = None
+        self._token = http_policy.AccessToken(
+            self._policy, const.LWA_DEFAULT_EXPIRES_IN, const.TOKEN_RENEW_MARGIN
+        )
         self.token_renewals = 0
 
     # -- configuration checks --
 
     @staticmethod
     def _check_secret(value, noun):
-        if not isinstance(value, str) or not value.strip():
-            raise AmazonConfigError(
-                f"The Amazon {noun} is empty. Copy it from Seller Central > Apps > "
-                "Develop Apps (see the connector's README)."
-            )
-        value = value.strip()
-        if http_policy.has_control_chars(value):
-            raise AmazonConfigError(
-                f"The Amazon {noun} contains spaces or line breaks. Copy it again "
-                "from Seller Central without them."
-            )
-        return value
+        return http_policy.check_secret(
+            value,
+            f"Amazon {noun}",
+            AmazonConfigError,
+            "Seller Central > Apps > Develop Apps",
+        )
 
     @staticmethod
     def _check_url(url, noun):
-        parts = urlsplit(str(url).strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise AmazonConfigError(f"The Amazon {noun} '{url}' is not a web address.")
-        if parts.username or parts.password or parts.query or parts.fragment:
-            raise AmazonConfigError(
-                f"The Amazon {noun} must not contain a user name, a password, a "
-                "query or a fragment."
-            )
-        if parts.scheme != "https" and not http_policy.is_loopback(parts.hostname):
-            raise AmazonConfigError(
-                f"The Amazon {noun} must use https ({parts.hostname} is not this "
-                "machine)."
-            )
-        return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+        return http_policy.check_url(url, f"Amazon {noun}", AmazonConfigError)
 
     # -- public API --
 
@@ -422,23 +399,8 @@ class AmazonClient:
         """``NA``, ``EU`` or ``FE``."""
         return self._region
 
-    @property
-    def request_count(self):
-        """HTTP requests sent so far (token, API, downloads; retries included)."""
-        return self._policy.request_count
-
     def __repr__(self):
         return f"<AmazonClient {self._region} {self._endpoint}>"
-
-    def close(self):
-        """Close the HTTP session if this client created it."""
-        self._policy.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.close()
 
     def test_connection(self, marketplace_ids):
         """Exchange the refresh token and list one page of settlement reports.
@@ -576,7 +538,7 @@ class AmazonClient:
         """
         if not isinstance(document, ReportDocument):
             document = self.get_report_document(document)
-        start = dest.tell() if _seekable(dest) else None
+        start = dest.tell() if http_policy.seekable(dest) else None
         renewals = failures = 0
         while True:
             what = f"the download of report document {document.document_id}"
@@ -647,10 +609,7 @@ class AmazonClient:
 
         :raise AmazonAuthError: ``invalid_grant`` / ``invalid_client`` / ...
         """
-        now = self._policy.clock()
-        if self._access_token is None or now >= self._access_token_until:
-            self._exchange()
-        return self._access_token
+        return self._token.current() or self._exchange()
 
     def _exchange(self):
         what = "the access token (Login with Amazon)"
@@ -670,19 +629,11 @@ class AmazonClient:
         )
         if response.status_code >= 300:
             raise self._lwa_error(response)
-        token = payload.get("access_token") if isinstance(payload, dict) else None
-        if not isinstance(token, str) or not token.strip():
+        token = self._token.take(payload)
+        if token is None:
             raise self._malformed(what, "it carries no access token")
-        expires_in = payload.get("expires_in", const.LWA_DEFAULT_EXPIRES_IN)
-        try:
-            expires_in = float(expires_in)
-        except (TypeError, ValueError):
-            expires_in = float(const.LWA_DEFAULT_EXPIRES_IN)
-        margin = min(const.TOKEN_RENEW_MARGIN, expires_in / 2)
-        self._redactor.add(token)
-        self._access_token = token
-        self._access_token_until = self._policy.clock() + expires_in - margin
-        _logger.debug("Amazon access token obtained, valid %.0f s", expires_in)
+        _logger.debug("Amazon access token obtained")
+        return token
 
     def _lwa_error(self, response):
         code = description = ""
@@ -865,9 +816,6 @@ class AmazonClient:
 
     # -- small helpers --
 
-    def _error(self, cls, message, **kwargs):
-        return self._policy.error(cls, message, **kwargs)
-
     def _malformed(self, what, problem):
         return self._error(
             AmazonMalformedResponse,
@@ -905,10 +853,3 @@ class AmazonClient:
                     f"{const.MARKETPLACE_IDS['US']} for amazon.com)."
                 )
         return values
-
-
-def _seekable(stream):
-    try:
-        return stream.seekable()
-    except (AttributeError, OSError, ValueError):
-        return False

@@ -541,7 +541,7 @@ def _chunks(values, size):
 # -- The client -------------------------------------------------------------
 
 
-class GoflowClient:
+class GoflowClient(http_policy.PolicyClient):
     """Read orders, products and stores from one Goflow account.
 
     :param token: the API token (Settings > API Tokens in Goflow)
@@ -689,27 +689,12 @@ class GoflowClient:
         return self._base_url
 
     @property
-    def request_count(self):
-        """HTTP requests sent so far, retries included."""
-        return self._policy.request_count
-
-    @property
     def _timeout(self):
         return self._policy.timeout
 
     def __repr__(self):
         limit = f"{self._rate_limit}/min" if self._rate_limit else "none"
         return f"<GoflowClient {self._base_url} rate_limit={limit}>"
-
-    def close(self):
-        """Close the HTTP session if this client created it."""
-        self._policy.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.close()
 
     def iter_pages(self, path, params=None):
         """Yield the ``data`` list of every page of a Goflow list endpoint.
@@ -811,10 +796,6 @@ class GoflowClient:
         return {"stores": count}
 
     # -- HTTP --
-
-    def _error(self, cls, message, **kwargs):
-        """Build an error, making sure the token cannot be in its text."""
-        return self._policy.error(cls, message, **kwargs)
 
     @staticmethod
     def _check_batch_size(batch_size):

@@ -9,15 +9,18 @@ which owns what they have in common:
 * client-side rate limiting: one :class:`RateLimiter` (a token bucket) per
   operation and client, at a configurable rate and burst;
 * timeouts, and retries with exponential backoff and jitter for 5xx answers,
-  timeouts, lost connections and answers that should be JSON but are not (a
-  proxy's or a maintenance page); never for any other 4xx;
+  timeouts and lost connections; never for any other 4xx;
+* answers that are not what was asked (a 2xx that should be JSON but is
+  not, or that a client's ``check`` refuses: a proxy's or a maintenance
+  page) are retried like 5xx;
 * 429 waits ``Retry-After`` (fractional seconds or an HTTP date), else backs
   off; ``max_wait`` turns any wait longer than that into a typed
   :class:`ThrottledError` instead of a sleep (a scheduled job must not sleep
   for minutes: its work continues at the next run);
 * typed errors (:class:`AuthError`, :class:`ThrottledError`,
   :class:`ServerError`, :class:`NetworkError`, :class:`RequestError`,
-  :class:`MalformedResponse`), raised as the client's own subclasses;
+  :class:`NotFoundError`, :class:`MalformedResponse`), raised as the
+  client's own subclasses;
 * redaction of secrets (:class:`Redactor`) in every message and log line.
 
 Only ``core/`` clients import :mod:`requests`; this module is where they do.
@@ -36,6 +39,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 
 import requests
 
@@ -108,6 +112,10 @@ class RequestError(ApiError):
     """The server rejected the request itself (a 4xx not retried)."""
 
 
+class NotFoundError(RequestError):
+    """What was asked does not exist (or not any more) on the server."""
+
+
 class MalformedResponse(ApiError):
     """The server's answer cannot be read."""
 
@@ -123,6 +131,7 @@ class ErrorKinds:
     network: type = NetworkError
     request: type = RequestError
     malformed: type = MalformedResponse
+    not_found: type = NotFoundError
 
 
 def json_message(response):
@@ -317,6 +326,62 @@ def is_loopback(host):
         return False
 
 
+def check_url(url, noun, error):
+    """A base URL as the clients keep it: http(s), a host, no credentials,
+    query or fragment, https unless on this machine; no trailing slash.
+
+    :param noun: how messages name it (``Amazon SP-API endpoint``)
+    :param error: the client's config error class, raised when it is wrong
+    """
+    parts = urlsplit(str(url).strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise error(f"The {noun} '{url}' is not a web address.")
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise error(
+            f"The {noun} must not contain a user name, a password, a query or a "
+            "fragment."
+        )
+    if parts.scheme != "https" and not is_loopback(parts.hostname):
+        raise error(
+            f"The {noun} must use https ({parts.hostname} is not this machine)."
+        )
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+
+
+def check_secret(value, noun, error, source):
+    """A credential pasted by a person: not empty, no space or line break.
+
+    :param noun: how messages name it (``Amazon client secret``)
+    :param error: the client's config error class, raised when it is wrong
+    :param source: where it is copied from (``Seller Central > Apps``)
+    :return: the value without surrounding white space
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise error(
+            f"The {noun} is empty. Copy it from {source} (see the connector's README)."
+        )
+    value = value.strip()
+    if has_control_chars(value):
+        raise error(
+            f"The {noun} contains spaces or line breaks. Copy it again from "
+            f"{source} without them."
+        )
+    return value
+
+
+def all_loopback(*urls):
+    """True when every URL points at this machine (the local sandboxes)."""
+    return all(is_loopback(urlsplit(url).hostname) for url in urls)
+
+
+def seekable(stream):
+    """True when a file object can go back (a download can start again)."""
+    try:
+        return stream.seekable()
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
 def has_control_chars(text):
     """True when ``text`` holds spaces, line breaks or control characters."""
     return any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in text)
@@ -489,7 +554,17 @@ class HttpPolicy:
 
     # -- the request loop --
 
-    def request(self, method, url, *, what, limiter=None, expect_json=False, **kw):
+    def request(
+        self,
+        method,
+        url,
+        *,
+        what,
+        limiter=None,
+        expect_json=False,
+        check=None,
+        **kw,
+    ):
         """Send one request under the policy and return its answer.
 
         Retries 429, 5xx, timeouts and lost connections within the bounds;
@@ -500,6 +575,10 @@ class HttpPolicy:
         :param expect_json: a 2xx whose body is not JSON (a proxy's page) is
             retried like a 5xx; the answer is then ``(response, payload)``
             with numbers as :class:`~decimal.Decimal`
+        :param check: ``check(response)`` of a 2xx answer: ``None`` when it
+            is what was asked, else the reason it is not ("answered with an
+            HTML page"); such answers are retried like a 5xx, then raise the
+            service's malformed error. It must not read a streamed body
         :param kw: passed to :meth:`requests.Session.request`
         :raise ApiError: the service's subclass, typed
         """
@@ -561,6 +640,15 @@ class HttpPolicy:
                     status,
                 )
                 continue
+            if check is not None and status < 300:
+                refused = check(response)
+                if refused:
+                    failures += 1
+                    response.close()
+                    if failures > self.max_retries:
+                        raise self._unreadable(response, what, refused, failures)
+                    self._pause(failures, what, refused, None)
+                    continue
             if not expect_json or status >= 300:
                 return (response, None) if expect_json else response
             try:
@@ -589,6 +677,16 @@ class HttpPolicy:
             "malformed",
             f"{name} answered {what} with something that is not JSON ({kind}, "
             f"{len(response.content)} bytes), {attempts} time(s) in a row. {name} "
+            "may be having an outage: try again later, and contact the "
+            "connector's support if it lasts.",
+            status=response.status_code,
+        )
+
+    def _unreadable(self, response, what, reason, attempts):
+        name = self.service.name
+        return self.error(
+            "malformed",
+            f"{name} {reason} for {what}, {attempts} time(s) in a row. {name} "
             "may be having an outage: try again later, and contact the "
             "connector's support if it lasts.",
             status=response.status_code,
@@ -669,3 +767,80 @@ class HttpPolicy:
         )
         error.retry_after = delay
         return error
+
+
+# -- What the clients share ---------------------------------------------------
+
+
+class PolicyClient:
+    """The life cycle of a client built on the policy: it holds
+    ``self._policy`` (an :class:`HttpPolicy`), is a context manager, and
+    closes the session it created on every path."""
+
+    _policy = None
+
+    @property
+    def request_count(self):
+        """HTTP requests sent so far, retries included."""
+        return self._policy.request_count
+
+    def close(self):
+        """Close the HTTP session if this client created it."""
+        self._policy.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def _error(self, cls, message, **kwargs):
+        """An error of class ``cls``, no secret in its text."""
+        return self._policy.error(cls, message, **kwargs)
+
+
+class AccessToken:
+    """A short-lived access token, kept until shortly before it runs out and
+    masked in every message and log from the moment it is known.
+
+    :param policy: the client's :class:`HttpPolicy` (its clock and redactor)
+    :param lifetime: seconds a token lasts when the answer does not say
+    :param margin: renew this long before the end (at most half the life)
+    """
+
+    def __init__(self, policy, lifetime, margin):
+        self._policy = policy
+        self._lifetime = float(lifetime)
+        self._margin = float(margin)
+        self._token = None
+        self._until = None
+
+    def current(self):
+        """The token while it is valid, else ``None``."""
+        if self._token is None or self._policy.clock() >= self._until:
+            return None
+        return self._token
+
+    def forget(self):
+        """Drop the token (the server refused it): the next one is asked."""
+        self._token = None
+
+    def take(self, payload):
+        """Keep the token of an OAuth answer ``{"access_token",
+        "expires_in"}``.
+
+        :return: the token, or ``None`` when the answer carries none
+        """
+        token = payload.get("access_token") if isinstance(payload, dict) else None
+        if not isinstance(token, str) or not token.strip():
+            return None
+        try:
+            lifetime = float(payload.get("expires_in", self._lifetime))
+        except (TypeError, ValueError):
+            lifetime = self._lifetime
+        if not lifetime > 0:
+            lifetime = self._lifetime
+        self._policy.redact.add(token)
+        self._token = token.strip()
+        self._until = self._policy.clock() + lifetime - min(self._margin, lifetime / 2)
+        return self._token
