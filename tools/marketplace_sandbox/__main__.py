@@ -1,4 +1,5 @@
-"""``python -m tools.marketplace_sandbox``: serve Amazon look-alikes on loopback."""
+"""``python -m tools.marketplace_sandbox``: serve Amazon and Walmart look-alikes
+on loopback."""
 
 import sys
 

@@ -7,10 +7,13 @@ import signal
 import sys
 import threading
 from datetime import datetime, timezone
+from pathlib import Path
 
 from tools.goflow_sandbox.dataset import Dataset, build_dataset
-from tools.marketplace_sandbox import amazon, documents
+from tools.marketplace_sandbox import amazon, documents, walmart
 from tools.marketplace_sandbox.server import MarketplaceSandbox
+
+MARKETPLACES = ("all", "amazon", "walmart")
 
 
 def _positive(text):
@@ -25,11 +28,18 @@ def build_parser():
         prog="python -m tools.marketplace_sandbox",
         description="A local HTTP server that answers like Login with Amazon and "
         "the SP-API Reports API, serving settlement reports whose orders match "
-        "the Goflow sandbox started with the same data arguments.",
+        "the Goflow sandbox started with the same data arguments, and like "
+        "Walmart's token and reconciliation report API.",
     )
     add = parser.add_argument
     add("--host", default="127.0.0.1", help="address to listen on (loopback)")
     add("--port", type=int, default=8098, help="0 picks a free port")
+    add(
+        "--marketplace",
+        choices=MARKETPLACES,
+        default="all",
+        help="which marketplace APIs to serve (default: all)",
+    )
     data = parser.add_argument_group(
         "settlements", "the Goflow sandbox's data arguments: same values, same orders"
     )
@@ -96,6 +106,30 @@ def build_parser():
     limits.add_argument(
         "--retry-after", action="store_true", help="send Retry-After on 429"
     )
+    wm = parser.add_argument_group("Walmart")
+    wm.add_argument("--walmart-client-id", default=walmart.DEFAULT_CLIENT_ID)
+    wm.add_argument("--walmart-client-secret", default=walmart.DEFAULT_CLIENT_SECRET)
+    wm.add_argument(
+        "--walmart-token-lifetime",
+        type=_positive,
+        default=walmart.TOKEN_LIFETIME,
+        help="seconds",
+    )
+    wm.add_argument(
+        "--recon-file",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="serve this recon file (CSV or zip), or every one of a folder "
+        "(repeatable); without any, a small built-in one is served",
+    )
+    wm.add_argument(
+        "--walmart-rate-limit",
+        type=_positive,
+        default=None,
+        metavar="PER_SECOND",
+        help="answer 429 beyond this many requests a second per operation",
+    )
     add("--latency-ms", type=float, default=0.0, help="delay of every answer")
     add("--verbose", action="store_true", help="log every request to stderr")
     return parser
@@ -106,6 +140,37 @@ def build_sandbox(args):
     sandbox = MarketplaceSandbox(
         args.host, args.port, latency_ms=args.latency_ms, verbose=args.verbose
     )
+    if args.marketplace in ("amazon", "all"):
+        _mount_amazon(sandbox, args)
+    if args.marketplace in ("walmart", "all"):
+        _mount_walmart(sandbox, args)
+    return sandbox
+
+
+def _mount_walmart(sandbox, args):
+    limit = args.walmart_rate_limit
+    api = sandbox.mount(
+        walmart.WalmartApi(
+            client_id=args.walmart_client_id,
+            client_secret=args.walmart_client_secret,
+            token_lifetime=args.walmart_token_lifetime,
+            rate_limits=None
+            if limit is None
+            else dict.fromkeys(
+                (walmart.OPERATION_AVAILABLE, walmart.OPERATION_RECON_FILE),
+                (limit, max(1, int(limit))),
+            ),
+        )
+    )
+    for source in args.recon_file:
+        if Path(source).is_dir():
+            api.add_folder(source)
+        else:
+            api.add_recon_file(source)
+    return api
+
+
+def _mount_amazon(sandbox, args):
     api = sandbox.mount(
         amazon.AmazonApi(
             client_id=args.client_id,
@@ -151,13 +216,35 @@ def build_sandbox(args):
         )
     if not args.no_distractors:
         api.add_distractors()
-    return sandbox
+    return api
+
+
+def _app(sandbox, kind):
+    return next((app for app in sandbox.apps if isinstance(app, kind)), None)
+
+
+def describe(sandbox):
+    """The line printed once the sandbox serves: its URL and what it serves."""
+    parts = []
+    api = _app(sandbox, amazon.AmazonApi)
+    if api is not None:
+        settlements = [r for r in api.reports if r.settlement_id]
+        parts.append(
+            f"Amazon SP-API endpoint {sandbox.url}, LWA {api.token_url}, "
+            f"{len(settlements)} settlement report(s) of {len(api.reports)}"
+        )
+    wm = _app(sandbox, walmart.WalmartApi)
+    if wm is not None:
+        count = len(wm.files) or 1  # the built-in file, served when none
+        parts.append(
+            f"Walmart API {wm.base_url}, token {wm.token_url}, {count} recon file(s)"
+        )
+    return f"Marketplace sandbox serving {sandbox.url} ({'; '.join(parts)})"
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
     sandbox = build_sandbox(args)
-    api = sandbox.apps[0]
     stopping = threading.Event()
 
     def _stop(_signum, _frame):
@@ -166,13 +253,7 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     sandbox.start()
-    settlements = [r for r in api.reports if r.settlement_id]
-    print(
-        f"Marketplace sandbox serving {sandbox.url} (Amazon SP-API endpoint "
-        f"{sandbox.url}, LWA {api.token_url}, {len(settlements)} settlement "
-        f"report(s) of {len(api.reports)})",
-        flush=True,
-    )
+    print(describe(sandbox), flush=True)
     while not stopping.wait(0.5):
         pass
     sandbox.stop()

@@ -1,8 +1,8 @@
 """One local HTTP server hosting marketplace look-alikes (standard library only).
 
-The server knows nothing of Amazon: it routes requests to the *apps* mounted
-on it (:class:`~tools.marketplace_sandbox.amazon.AmazonApi` today; Walmart's
-token and reconciliation endpoints can be mounted beside it later), records
+The server knows nothing of Amazon or Walmart: it routes requests to the
+*apps* mounted on it (:class:`~tools.marketplace_sandbox.amazon.AmazonApi`,
+:class:`~tools.marketplace_sandbox.walmart.WalmartApi`, side by side), records
 every request, and answers scripted faults before anything else (a status, a
 TCP reset, a delay). An app is any object with ``routes()`` returning
 ``(method, compiled path pattern, callable(request, match))`` triples.
