@@ -9,10 +9,12 @@ import pytest
 
 from connectbooks_goflow.core.amazon_client import AmazonClient
 from connectbooks_goflow.core.goflow_client import GoflowClient
+from connectbooks_goflow.core.walmart_client import WalmartClient
 from tools.goflow_sandbox.dataset import Dataset, build_dataset
 from tools.goflow_sandbox.server import SandboxServer
 from tools.marketplace_sandbox.amazon import AmazonApi
 from tools.marketplace_sandbox.server import MarketplaceSandbox
+from tools.marketplace_sandbox.walmart import WalmartApi
 
 SANDBOX_TOKEN = "sandbox-test-token-4f1c9a"
 
@@ -138,6 +140,55 @@ def amazon_client_factory(sleeps):
             options.pop("refresh_token", api.refresh_token or "Atzr|revoked-token"),
             endpoint=api.server.url,
             token_url=api.token_url,
+            **options,
+        )
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+# -- marketplace sandbox (Walmart) --------------------------------------------
+
+
+@pytest.fixture
+def walmart_factory():
+    """``make(**options)`` -> a started marketplace sandbox's
+    :class:`WalmartApi` (``api.server`` is the server), serving the built-in
+    recon file unless others are added."""
+    servers = []
+
+    def make(**options):
+        server = MarketplaceSandbox()
+        servers.append(server)
+        api = server.mount(WalmartApi(**options))
+        server.start()
+        return api
+
+    yield make
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def walmart_client_factory(sleeps):
+    """``make(api, **options)`` -> a :class:`WalmartClient` on the sandbox.
+
+    Defaults keep tests fast: the fake ``sleep``, short timeouts, no
+    client-side rate limit.
+    """
+    clients = []
+
+    def make(api, **options):
+        options.setdefault("sleep", sleeps)
+        options.setdefault("timeout", (2.0, 5.0))
+        options.setdefault("rate_limits", {})
+        client = WalmartClient(
+            options.pop("client_id", api.client_id),
+            options.pop("client_secret", api.client_secret),
+            base_url=api.base_url,
             **options,
         )
         clients.append(client)

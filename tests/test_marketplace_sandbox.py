@@ -1,9 +1,13 @@
 """The marketplace sandbox itself, seen with a plain HTTP client (urllib, no
-Amazon client): Login with Amazon, the Reports API's shapes, paging, errors
-and rate limits, the pre-signed downloads, the settlement files it writes
-and its command line."""
+Amazon or Walmart client): Login with Amazon, the Reports API's shapes,
+paging, errors and rate limits, the pre-signed downloads, the settlement
+files it writes, Walmart's token and recon report endpoints and the recon
+files they serve, and its command line."""
 
+import base64
+import csv
 import gzip
+import io
 import json
 import os
 import re
@@ -14,15 +18,18 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
+import zipfile
 import zlib
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 
 from tools.goflow_sandbox.dataset import build_dataset
-from tools.marketplace_sandbox import cli, documents
+from tools.marketplace_sandbox import cli, documents, walmart_files
 from tools.marketplace_sandbox.amazon import SETTLEMENT_REPORT_TYPE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -558,3 +565,225 @@ def test_command_line_serves_and_stops_on_sigterm():
             process.wait()
         process.stdout.close()
         process.stderr.close()
+
+
+# -- Walmart ------------------------------------------------------------------------
+
+
+WM_AVAILABLE = "/v3/report/reconreport/availableReconFiles?reportVersion=v1"
+WM_RECON = "/v3/report/reconreport/reconFile"
+
+
+def wm_headers(**extra):
+    headers = {
+        "WM_SVC.NAME": "Walmart Marketplace",
+        "WM_QOS.CORRELATION_ID": str(uuid.uuid4()),
+        "Accept": "application/json",
+    }
+    headers.update(extra)
+    return headers
+
+
+def wm_basic(client_id, client_secret):
+    pair = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
+    return f"Basic {pair}"
+
+
+def wm_token(api, **headers):
+    return call(
+        api.token_url,
+        method="POST",
+        form={"grant_type": "client_credentials"},
+        headers=wm_headers(
+            Authorization=wm_basic(api.client_id, api.client_secret), **headers
+        ),
+    )
+
+
+def wm_access(api):
+    status, _head, body = wm_token(api)
+    assert status == 200, body
+    return body["access_token"]
+
+
+def test_walmart_token_answers_json_or_xml_by_accept(walmart_factory):
+    api = walmart_factory()
+
+    status, head, body = wm_token(api)
+    assert status == 200 and head["Content-Type"].startswith("application/json")
+    assert body["token_type"] == "Bearer" and body["expires_in"] == 900
+
+    status, head, xml = wm_token(api, Accept="application/xml")
+    assert status == 200 and head["Content-Type"] == "application/xml"
+    assert b"<accessToken>" in xml and b"<expiresIn>900</expiresIn>" in xml
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "code"),
+    [
+        ({"Authorization": "Basic bm90OnJpZ2h0"}, 401, "UNAUTHORIZED"),
+        ({"Authorization": "Bearer abc"}, 401, "UNAUTHORIZED"),
+        ({"WM_SVC.NAME": ""}, 400, "INVALID_REQUEST_HEADER"),
+        ({"WM_QOS.CORRELATION_ID": ""}, 400, "INVALID_REQUEST_HEADER"),
+    ],
+)
+def test_walmart_token_checks_credentials_and_headers(
+    walmart_factory, change, status, code
+):
+    api = walmart_factory()
+    headers = wm_headers(Authorization=wm_basic(api.client_id, api.client_secret))
+    headers.update(change)
+    headers = {name: value for name, value in headers.items() if value}
+
+    got, _head, body = call(
+        api.token_url,
+        method="POST",
+        form={"grant_type": "client_credentials"},
+        headers=headers,
+    )
+
+    assert got == status
+    assert body["errors"][0]["code"].startswith(code)
+
+
+def test_walmart_token_wants_client_credentials(walmart_factory):
+    api = walmart_factory()
+    status, _head, body = call(
+        api.token_url,
+        method="POST",
+        form={"grant_type": "refresh_token"},
+        headers=wm_headers(Authorization=wm_basic(api.client_id, api.client_secret)),
+    )
+    assert status == 400 and body["errors"][0]["field"] == "grant_type"
+
+
+def test_walmart_api_refuses_missing_and_expired_tokens(walmart_factory):
+    api = walmart_factory(token_lifetime=0.3)
+    url = api.base_url + WM_AVAILABLE
+    access = wm_access(api)
+
+    assert call(url, headers=wm_headers(**{"WM_SEC.ACCESS_TOKEN": access}))[0] == 200
+    assert call(url, headers=wm_headers())[0] == 401
+    time.sleep(0.35)
+    status, _head, body = call(
+        url, headers=wm_headers(**{"WM_SEC.ACCESS_TOKEN": access})
+    )
+    assert status == 401 and body["errors"][0]["description"] == "Unauthorized"
+
+    access = wm_access(api)
+    api.deny_access = True
+    assert call(url, headers=wm_headers(**{"WM_SEC.ACCESS_TOKEN": access}))[0] == 403
+
+
+def test_walmart_lists_and_serves_recon_zips(walmart_factory, tmp_path):
+    api = walmart_factory()
+    folder = tmp_path / "recon"
+    folder.mkdir()
+    walmart_files.write_sample_recon(folder / "a.csv", period_end=date(2026, 3, 6))
+    csv_path = tmp_path / "b.csv"
+    walmart_files.write_sample_recon(csv_path, period_end=date(2026, 3, 20))
+    walmart_files.zip_recon(csv_path, folder / "b.zip", date(2026, 3, 23))
+    api.add_folder(folder)
+    api.add_recon_file(csv_path.read_bytes(), report_date=date(2026, 4, 6))
+    token = {"WM_SEC.ACCESS_TOKEN": wm_access(api)}
+
+    status, _head, body = call(api.base_url + WM_AVAILABLE, headers=wm_headers(**token))
+    assert status == 200
+    assert body == {"availableApReportDates": ["03092026", "03232026", "04062026"]}
+
+    url = f"{api.base_url}{WM_RECON}?reportDate=03092026&reportVersion=v1"
+    status, head, data = call(
+        url, headers=wm_headers(Accept="application/octet-stream", **token)
+    )
+    assert status == 200 and head["Content-Type"] == "application/octet-stream"
+    assert "_MP_03092026_reconciliationreport_v1.zip" in head["Content-Disposition"]
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        (name,) = archive.namelist()
+        text = archive.read(name).decode()
+    assert name == "Sandbox_Seller_10000000001_MP_03092026_reconciliationreport_v1.csv"
+    assert text == (folder / "a.csv").read_text()
+
+    for query, expected in (
+        ("reportDate=01012020&reportVersion=v1", 404),
+        ("reportDate=someday&reportVersion=v1", 400),
+        ("reportDate=03092026", 400),
+    ):
+        got = call(f"{api.base_url}{WM_RECON}?{query}", headers=wm_headers(**token))
+        assert got[0] == expected, query
+
+
+def test_walmart_records_the_correlation_ids(walmart_factory):
+    api = walmart_factory()
+    headers = wm_headers(**{"WM_SEC.ACCESS_TOKEN": wm_access(api)})
+    call(api.base_url + WM_AVAILABLE, headers=headers)
+
+    assert len(api.correlation_ids) == 2
+    assert api.correlation_ids[1] == headers["WM_QOS.CORRELATION_ID"]
+    assert api.service_names == ["Walmart Marketplace"] * 2
+
+
+def test_walmart_faults_are_walmart_shaped(walmart_factory):
+    api = walmart_factory()
+    url = api.base_url + WM_AVAILABLE
+
+    api.throttle_next(1, retry_after=2.5)
+    status, head, body = call(url, headers=wm_headers())
+    assert (status, head["Retry-After"]) == (429, "2.5")
+    assert body["errors"][0]["description"] == "Too Many Requests"
+
+    api.server_error_next(1, status=503)
+    assert call(url, headers=wm_headers())[0] == 503
+
+    api.html_next(1)
+    status, head, page = call(url, headers=wm_headers())
+    assert status == 200 and head["Content-Type"].startswith("text/html")
+    assert page.startswith(b"<!DOCTYPE html>")
+
+
+def test_the_builtin_recon_file_is_a_recon_v1_file(tmp_path):
+    path = tmp_path / "sample.csv"
+    written = walmart_files.write_sample_recon(path, period_end=date(2026, 2, 13))
+
+    with open(path, newline="") as handle:
+        rows = list(csv.reader(handle))
+    header, preamble, summary, *transactions = rows
+    assert len(header) == 43 and header[:3] == [
+        "Period Start Date",
+        "Period End Date",
+        "Total Payable",
+    ]
+    assert preamble[0].rstrip() == f"Number of Lines in file {len(rows) - 2}"
+    assert len(summary) == 34 and summary[6] == "PaymentSummary"
+    assert all(len(row) == 43 for row in transactions)
+    amount = header.index("Amount")
+    total = sum(Decimal(row[amount]) for row in transactions)
+    assert total == written.total_payable == Decimal(summary[2])
+    kinds = {row[header.index("Transaction Type")] for row in transactions}
+    assert kinds == {"Sale", "Refund", "Adjustment", "Service Fee"}
+    assert walmart_files.read_recon_summary(path) == written
+    assert path.read_text().splitlines()[3].startswith('"",')
+
+
+def test_command_line_serves_walmart_alone_or_beside_amazon(tmp_path):
+    walmart_files.write_sample_recon(tmp_path / "a.csv")
+    both = cli.build_sandbox(
+        cli.build_parser().parse_args(
+            ["--port", "0", "--orders", "0", "--recon-file", str(tmp_path)]
+        )
+    )
+    alone = cli.build_sandbox(
+        cli.build_parser().parse_args(
+            ["--port", "0", "--marketplace", "walmart", "--walmart-rate-limit", "2"]
+        )
+    )
+    try:
+        assert [type(app).__name__ for app in both.apps] == ["AmazonApi", "WalmartApi"]
+        assert len(both.apps[1].files) == 1
+        line = cli.describe(both)
+        assert "Amazon SP-API endpoint" in line and "1 recon file(s)" in line
+        (api,) = alone.apps
+        assert type(api).__name__ == "WalmartApi" and len(api._buckets) == 2
+        assert "Amazon" not in cli.describe(alone)
+    finally:
+        both.stop()
+        alone.stop()
