@@ -121,20 +121,29 @@ def amazon_factory():
         server.stop()
 
 
-@pytest.fixture
-def amazon_client_factory(sleeps):
-    """``make(api, **options)`` -> an :class:`AmazonClient` on the sandbox.
-
-    Defaults keep tests fast: the fake ``sleep``, short timeouts, no
-    client-side rate limit.
-    """
+def _client_factory(sleeps, build):
+    """``make(api, **options)`` -> ``build(api, options)``, with the defaults
+    that keep tests fast (the fake ``sleep``, short timeouts, no client-side
+    rate limit); every client is closed after the test."""
     clients = []
 
     def make(api, **options):
         options.setdefault("sleep", sleeps)
         options.setdefault("timeout", (2.0, 5.0))
         options.setdefault("rate_limits", {})
-        client = AmazonClient(
+        client = build(api, options)
+        clients.append(client)
+        return client
+
+    return make, clients
+
+
+@pytest.fixture
+def amazon_client_factory(sleeps):
+    """``make(api, **options)`` -> an :class:`AmazonClient` on the sandbox."""
+
+    def build(api, options):
+        return AmazonClient(
             options.pop("client_id", api.client_id),
             options.pop("client_secret", api.client_secret),
             options.pop("refresh_token", api.refresh_token or "Atzr|revoked-token"),
@@ -142,9 +151,8 @@ def amazon_client_factory(sleeps):
             token_url=api.token_url,
             **options,
         )
-        clients.append(client)
-        return client
 
+    make, clients = _client_factory(sleeps, build)
     yield make
     for client in clients:
         client.close()
@@ -174,26 +182,33 @@ def walmart_factory():
 
 @pytest.fixture
 def walmart_client_factory(sleeps):
-    """``make(api, **options)`` -> a :class:`WalmartClient` on the sandbox.
+    """``make(api, **options)`` -> a :class:`WalmartClient` on the sandbox."""
 
-    Defaults keep tests fast: the fake ``sleep``, short timeouts, no
-    client-side rate limit.
-    """
-    clients = []
-
-    def make(api, **options):
-        options.setdefault("sleep", sleeps)
-        options.setdefault("timeout", (2.0, 5.0))
-        options.setdefault("rate_limits", {})
-        client = WalmartClient(
+    def build(api, options):
+        return WalmartClient(
             options.pop("client_id", api.client_id),
             options.pop("client_secret", api.client_secret),
             base_url=api.base_url,
             **options,
         )
-        clients.append(client)
-        return client
 
+    make, clients = _client_factory(sleeps, build)
     yield make
     for client in clients:
         client.close()
+
+
+class FakeClock:
+    """A monotonic clock that moves only when told (``clock.now += 60``)."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def fake_clock():
+    """A :class:`FakeClock`."""
+    return FakeClock()

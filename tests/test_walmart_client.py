@@ -37,14 +37,6 @@ AVAILABLE = "/v3/report/reconreport/availableReconFiles"
 RECON = "/v3/report/reconreport/reconFile"
 
 
-class FakeClock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
-
-
 class ChunkRecorder(io.BytesIO):
     """A file object that remembers the size of every write."""
 
@@ -306,10 +298,10 @@ def test_an_empty_answer_is_malformed(walmart_factory, walmart_client_factory):
 
 
 def test_one_token_serves_many_calls_and_is_renewed_before_its_end(
-    walmart_factory, walmart_client_factory
+    walmart_factory, walmart_client_factory, fake_clock
 ):
     api = walmart_factory()
-    clock = FakeClock()
+    clock = fake_clock
     client = walmart_client_factory(api, clock=clock)
 
     client.available_recon_dates()

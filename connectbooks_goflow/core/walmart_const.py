@@ -113,9 +113,9 @@ RATE_LIMITS = {
 
 # -- Client bounds (ours) ----------------------------------------------------------
 
+# Retries and backoff are the policy's own defaults; a recon file of a busy
+# seller takes longer to start coming than an API answer, and a scheduled
+# job must not sleep for minutes on a Retry-After.
 DEFAULT_TIMEOUT = (5.0, 60.0)  # (connect, read) seconds
-DEFAULT_MAX_RETRIES = 5
-DEFAULT_BACKOFF_BASE = 1.0
-DEFAULT_BACKOFF_MAX = 60.0
-DEFAULT_MAX_WAIT = 120.0
+DEFAULT_MAX_WAIT = 120.0  # seconds
 DOWNLOAD_CHUNK = 1 << 20  # bytes read and written at a time

@@ -38,9 +38,6 @@ from __future__ import annotations
 import itertools
 import re
 import secrets
-import shutil
-import tempfile
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -49,7 +46,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from tools.marketplace_sandbox import documents
-from tools.marketplace_sandbox.server import Answer
+from tools.marketplace_sandbox.server import Answer, SandboxApp
 from tools.sandbox_http import TokenBucket
 
 SETTLEMENT_REPORT_TYPE = "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2"
@@ -153,7 +150,7 @@ class SandboxReport:
         return value
 
 
-class AmazonApi:
+class AmazonApi(SandboxApp):
     """Login with Amazon + Reports API look-alike (see the module doc).
 
     :param client_id: the accepted LWA client id
@@ -193,31 +190,21 @@ class AmazonApi:
         self.client_id = client_id
         self.client_secret = client_secret
         self.refresh_token = refresh_token
-        self.token_lifetime = float(token_lifetime)
-        self.expires_in = expires_in
+        super().__init__(workdir, "amazon-sandbox-", token_lifetime, expires_in, clock)
         self.url_lifetime = float(url_lifetime)
         self.retry_after = retry_after
         self.marketplace_id = marketplace_id
-        self.clock = clock
         self.speedup = float(speedup)
         self.deny_access = False  # a seller asked on another region's endpoint
         self.ignored_filters = set()  # query parameters answered as if absent
-        self.server = None
         self.reports = []
         self._rate_limits = rate_limits
         self._buckets = {}
         self.set_rate_limits(rate_limits, speedup)
-        self._tokens = {}  # access token -> monotonic expiry
         self._urls = {}  # signature -> (document id, monotonic expiry)
         self._pages = {}  # nextToken -> (report ids, offset, size)
         self._corrupt = []  # kinds of the next downloads to spoil
-        self._lock = threading.Lock()
         self._ids = itertools.count(FIRST_REPORT_ID)
-        self._own_workdir = workdir is None
-        self.workdir = Path(
-            workdir or tempfile.mkdtemp(prefix="amazon-sandbox-")
-        ).resolve()
-        self.workdir.mkdir(parents=True, exist_ok=True)
 
     # -- mounting --
 
@@ -232,14 +219,6 @@ class AmazonApi:
             ),
             ("GET", re.compile(STORAGE_PREFIX + r"(?P<key>[^/]+)"), self._download),
         ]
-
-    def attach(self, server):
-        self.server = server
-
-    def close(self):
-        """Remove the temporary directory this app created."""
-        if self._own_workdir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
 
     @property
     def token_url(self):
@@ -257,12 +236,6 @@ class AmazonApi:
             operation: TokenBucket(rate * self.speedup, burst, self.clock)
             for operation, (rate, burst) in (rate_limits or {}).items()
         }
-
-    def expire_tokens(self):
-        """Every access token issued so far is expired from now on."""
-        with self._lock:
-            for token in self._tokens:
-                self._tokens[token] = float("-inf")
 
     def revoke_refresh_token(self):
         """The seller removed the app's authorisation: invalid_grant."""
@@ -432,26 +405,22 @@ class AmazonApi:
                 },
             )
         token = "Atza|sandbox-" + secrets.token_urlsafe(24)
-        with self._lock:
-            self._tokens[token] = self.clock() + self.token_lifetime
-        expires_in = self.expires_in or self.token_lifetime
+        expires_in = self.issue_token(token)
         return Answer.json(
             200,
             {
                 "access_token": token,
                 "refresh_token": form["refresh_token"],
                 "token_type": "bearer",
-                "expires_in": int(expires_in) if expires_in >= 1 else expires_in,
+                "expires_in": expires_in,
             },
         )
 
     def _authorise(self, request):
-        token = request.header("x-amz-access-token")
-        with self._lock:
-            until = self._tokens.get(token) if token else None
-        if until is None:
+        state = self.token_state(request.header("x-amz-access-token"))
+        if state == "unknown":
             return _errors(403, "Unauthorized", _DENIED, _TOKEN_INVALID)
-        if self.clock() >= until:
+        if state == "expired":
             return _errors(403, "Unauthorized", _DENIED, _TOKEN_EXPIRED)
         if self.deny_access:
             return _errors(403, "Unauthorized", _DENIED, "")
@@ -632,15 +601,9 @@ class AmazonApi:
         answer = Answer(200, content_type=content_type, path=str(report.path))
         with self._lock:
             kind = self._corrupt.pop(0) if self._corrupt else None
-        size = report.path.stat().st_size
         if kind == "flip":
             answer.path = str(self._flipped(report))
-        elif kind == "truncate":
-            answer.length = size // 2
-        elif kind == "cut":
-            answer.length = size // 2
-            answer.declared_length = size
-        return answer
+        return answer.spoil(kind)
 
     def _flipped(self, report):
         spoiled = self.workdir / f"report-{report.report_id}.flipped"

@@ -13,9 +13,12 @@ from __future__ import annotations
 import collections
 import json
 import os
+import shutil
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import parse_qsl
 
 from tools.sandbox_http import (
@@ -71,6 +74,18 @@ class Answer:
     def json(cls, status, value, headers=None):
         body = json.dumps(value, separators=(",", ":")).encode()
         return cls(status, body, dict(headers or {}))
+
+    def spoil(self, kind):
+        """Send half the file: ``truncate`` (complete as HTTP) or ``cut``
+        (the connection drops where the rest should come); other kinds,
+        and ``None``, leave the answer as it is."""
+        if self.path is None or kind not in ("truncate", "cut"):
+            return self
+        size = os.path.getsize(self.path)
+        self.length = size // 2
+        if kind == "cut":
+            self.declared_length = size
+        return self
 
 
 class _Handler(TrackedHandler):
@@ -307,3 +322,57 @@ class MarketplaceSandbox(ServedSandbox):
             handler.wfile.flush()
             reset_connection(handler)
         return answer.status
+
+
+class SandboxApp:
+    """What the marketplace apps share: a work directory (temporary unless
+    given, removed by :meth:`close`), the server they are mounted on, and
+    the access tokens they issued, each with its expiry.
+
+    :param workdir: where the app writes its files, or ``None``
+    :param prefix: the temporary directory's name prefix
+    :param token_lifetime: seconds an access token is accepted
+    :param expires_in: what the token answers say (default: the lifetime)
+    :param clock: monotonic clock (token expiry, rate limits)
+    """
+
+    def __init__(self, workdir, prefix, token_lifetime, expires_in, clock):
+        self.server = None
+        self.clock = clock
+        self.token_lifetime = float(token_lifetime)
+        self.expires_in = expires_in
+        self._tokens = {}  # access token -> monotonic expiry
+        self._lock = threading.Lock()
+        self._own_workdir = workdir is None
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix=prefix)).resolve()
+        self.workdir.mkdir(parents=True, exist_ok=True)
+
+    def attach(self, server):
+        self.server = server
+
+    def close(self):
+        """Remove the temporary directory this app created."""
+        if self._own_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def issue_token(self, token):
+        """Accept ``token`` for ``token_lifetime`` seconds; returns the
+        ``expires_in`` to answer (whole seconds unless under one)."""
+        with self._lock:
+            self._tokens[token] = self.clock() + self.token_lifetime
+        expires_in = self.expires_in or self.token_lifetime
+        return int(expires_in) if expires_in >= 1 else expires_in
+
+    def token_state(self, token):
+        """``valid``, ``expired`` or ``unknown`` (also when missing)."""
+        with self._lock:
+            until = self._tokens.get(token) if token else None
+        if until is None:
+            return "unknown"
+        return "valid" if self.clock() < until else "expired"
+
+    def expire_tokens(self):
+        """Every access token issued so far is expired from now on."""
+        with self._lock:
+            for token in self._tokens:
+                self._tokens[token] = float("-inf")

@@ -39,8 +39,6 @@ import binascii
 import re
 import secrets
 import shutil
-import tempfile
-import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -48,7 +46,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from tools.marketplace_sandbox import walmart_files
-from tools.marketplace_sandbox.server import Answer
+from tools.marketplace_sandbox.server import Answer, SandboxApp
 from tools.sandbox_http import TokenBucket
 
 DEFAULT_CLIENT_ID = "8c1e4b8a-sandbox-0000-0000-walmart00001"
@@ -69,6 +67,17 @@ MAINTENANCE_PAGE = (
     "<!DOCTYPE html><html><head><title>Service Unavailable</title></head>"
     "<body><h1>We'll be back soon</h1><p>Walmart Marketplace is under "
     "maintenance.</p></body></html>"
+)
+
+_THROTTLED = (
+    "REQUEST_THRESHOLD_VIOLATED.GMP_GATEWAY_API",
+    "Too Many Requests",
+    "Request Threshold Violation",
+)
+_INTERNAL = (
+    "INTERNAL_SERVER_ERROR.GMP_REPORT_API",
+    "Internal Server Error",
+    "System encountered some internal error.",
 )
 
 
@@ -107,7 +116,7 @@ class ReconFile:
     summary: walmart_files.ReconSummary
 
 
-class WalmartApi:
+class WalmartApi(SandboxApp):
     """Walmart token + recon report look-alike (see the module doc).
 
     :param client_id: the accepted client id
@@ -142,28 +151,18 @@ class WalmartApi:
     ):
         if date_style not in DATE_STYLES:
             raise ValueError(f"date_style is one of {sorted(DATE_STYLES)}")
+        super().__init__(workdir, "walmart-sandbox-", token_lifetime, expires_in, clock)
         self.client_id = client_id
         self.client_secret = client_secret
-        self.token_lifetime = float(token_lifetime)
-        self.expires_in = expires_in
         self.retry_after = retry_after
         self.date_style = date_style
-        self.clock = clock
         self.deny_access = False
-        self.server = None
         self.files = {}  # date -> ReconFile
         self.correlation_ids = []  # every WM_QOS.CORRELATION_ID received
         self.service_names = []  # every WM_SVC.NAME received
         self._buckets = {}
         self.set_rate_limits(rate_limits)
-        self._tokens = {}  # access token -> monotonic expiry
         self._corrupt = []
-        self._lock = threading.Lock()
-        self._own_workdir = workdir is None
-        self.workdir = Path(
-            workdir or tempfile.mkdtemp(prefix="walmart-sandbox-")
-        ).resolve()
-        self.workdir.mkdir(parents=True, exist_ok=True)
         self._sample = sample
 
     # -- mounting --
@@ -174,14 +173,6 @@ class WalmartApi:
             ("GET", re.compile(PREFIX + r"/availableReconFiles"), self._available),
             ("GET", re.compile(PREFIX + r"/reconFile"), self._recon_file),
         ]
-
-    def attach(self, server):
-        self.server = server
-
-    def close(self):
-        """Remove the temporary directory this app created."""
-        if self._own_workdir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
 
     @property
     def base_url(self):
@@ -202,12 +193,6 @@ class WalmartApi:
             for operation, (rate, burst) in (rate_limits or {}).items()
         }
 
-    def expire_tokens(self):
-        """Every access token issued so far is expired from now on."""
-        with self._lock:
-            for token in self._tokens:
-                self._tokens[token] = float("-inf")
-
     def corrupt_next_download(self, kind="truncate", count=1):
         """Spoil the next ``count`` downloads.
 
@@ -224,49 +209,20 @@ class WalmartApi:
         ``Retry-After`` (default: the app's)."""
         wait = self.retry_after if retry_after is None else retry_after
         headers = {} if wait is None else {"Retry-After": f"{wait:g}"}
-        self.server.script_responses(
-            [
-                {
-                    "status": 429,
-                    "body": self._error_body(
-                        "REQUEST_THRESHOLD_VIOLATED.GMP_GATEWAY_API",
-                        "Too Many Requests",
-                        "Request Threshold Violation",
-                    ),
-                    "headers": headers,
-                }
-            ]
-            * count
-        )
+        self._script(count, 429, self._error_body(*_THROTTLED), headers)
 
     def server_error_next(self, count=1, status=500):
         """Answer the next ``count`` requests with a Walmart-shaped 5xx."""
-        self.server.script_responses(
-            [
-                {
-                    "status": status,
-                    "body": self._error_body(
-                        "INTERNAL_SERVER_ERROR.GMP_REPORT_API",
-                        "Internal Server Error",
-                        "System encountered some internal error.",
-                    ),
-                }
-            ]
-            * count
-        )
+        self._script(count, status, self._error_body(*_INTERNAL))
 
     def html_next(self, count=1, status=200):
         """Answer the next ``count`` requests with a maintenance web page."""
-        self.server.script_responses(
-            [
-                {
-                    "status": status,
-                    "body": MAINTENANCE_PAGE,
-                    "headers": {"Content-Type": "text/html; charset=utf-8"},
-                }
-            ]
-            * count
-        )
+        headers = {"Content-Type": "text/html; charset=utf-8"}
+        self._script(count, status, MAINTENANCE_PAGE, headers)
+
+    def _script(self, count, status, body, headers=None):
+        answer = {"status": status, "body": body, "headers": dict(headers or {})}
+        self.server.script_responses([answer] * count)
 
     @staticmethod
     def _error_body(code, description, info):
@@ -377,21 +333,10 @@ class WalmartApi:
         headers = {}
         if self.retry_after is not None:
             headers["Retry-After"] = f"{self.retry_after:g}"
-        return Answer.json(
-            429,
-            self._error_body(
-                "REQUEST_THRESHOLD_VIOLATED.GMP_GATEWAY_API",
-                "Too Many Requests",
-                "Request Threshold Violation",
-            ),
-            headers,
-        )
+        return Answer.json(429, self._error_body(*_THROTTLED), headers)
 
     def _authorise(self, request):
-        token = request.header("WM_SEC.ACCESS_TOKEN")
-        with self._lock:
-            until = self._tokens.get(token) if token else None
-        if until is None or self.clock() >= until:
+        if self.token_state(request.header("WM_SEC.ACCESS_TOKEN")) != "valid":
             return _unauthorized()
         if self.deny_access:
             return _errors(
@@ -431,10 +376,7 @@ class WalmartApi:
                 field="grant_type",
             )
         token = "eyJraWQiOiJzYW5kYm94In0." + secrets.token_urlsafe(32)
-        with self._lock:
-            self._tokens[token] = self.clock() + self.token_lifetime
-        expires_in = self.expires_in or self.token_lifetime
-        expires_in = int(expires_in) if expires_in >= 1 else expires_in
+        expires_in = self.issue_token(token)
         if "application/json" not in (request.header("Accept") or ""):
             body = (
                 '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
@@ -519,10 +461,4 @@ class WalmartApi:
         )
         with self._lock:
             kind = self._corrupt.pop(0) if self._corrupt else None
-        size = recon.path.stat().st_size
-        if kind == "truncate":
-            answer.length = size // 2
-        elif kind == "cut":
-            answer.length = size // 2
-            answer.declared_length = size
-        return answer
+        return answer.spoil(kind)
