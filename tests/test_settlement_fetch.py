@@ -7,6 +7,7 @@ from connectbooks_goflow.core.settlement_fetch import (
     FETCH_OVERLAP,
     RETENTION,
     fetch_window,
+    recon_dates_to_fetch,
     report_outcome,
 )
 
@@ -67,3 +68,24 @@ def test_report_outcome():
     assert report_outcome(10.004, Decimal("10.00")) == "matched"
     assert report_outcome(10.0, Decimal("10.01")) == "reissued"
     assert report_outcome(5, Decimal("5"), decimals=0) == "matched"
+
+
+def test_recon_dates_from_the_store_date_not_done_oldest_first():
+    listed = [date(2026, 11, 27), date(2026, 9, 4), date(2026, 11, 13)]
+
+    assert recon_dates_to_fetch(listed, NOW, date(2026, 10, 1)) == [
+        date(2026, 11, 13),
+        date(2026, 11, 27),
+    ]
+    assert recon_dates_to_fetch(
+        listed, NOW, date(2026, 9, 4), done=[date(2026, 11, 13)]
+    ) == [date(2026, 9, 4), date(2026, 11, 27)], "the store's day itself counts"
+
+
+def test_recon_dates_without_store_date_take_90_days():
+    listed = [date(2026, 9, 2), date(2026, 9, 3), date(2026, 12, 1)]
+    expected = [date(2026, 9, 3), date(2026, 12, 1)]
+    assert (NOW - RETENTION).date() == date(2026, 9, 3)
+
+    assert recon_dates_to_fetch(listed, NOW) == expected
+    assert recon_dates_to_fetch(listed, NOW, False) == expected, "Odoo's empty date"

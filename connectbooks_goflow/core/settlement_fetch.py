@@ -1,5 +1,6 @@
 """What a settlement fetch decides, without a database: the window of
-reports to ask Amazon for, and what a listed report is to the books.
+reports to ask Amazon for, the recon dates to take from Walmart, and what a
+listed report is to the books.
 
 The Odoo layer (``models/connectbooks_store_fetch.py``) reads the store's
 records, asks these functions, and writes what they say.
@@ -78,3 +79,25 @@ def report_outcome(existing_total, report_total, decimals=2):
     if deposit_check(report_total, existing_total, decimals).balanced:
         return REPORT_MATCHED
     return REPORT_REISSUED
+
+
+def recon_dates_to_fetch(available, today, since_date=None, done=()):
+    """The Walmart recon dates a fetch downloads, oldest first.
+
+    Walmart lists every date it keeps at once (no paging, no window): the
+    fetch takes those on or after the store's "fetch settlements since" date
+    (without one, the last 90 days, as for Amazon) that are not handled yet.
+    A date that failed is not in ``done``: it is tried again.
+
+    :param available: the dates Walmart lists (:class:`date`)
+    :param today: a :class:`date` or :class:`datetime` (UTC)
+    :param since_date: the store's date, or None / False
+    :param done: the dates already handled (imported, matched)
+    :return: sorted list of :class:`date`
+    """
+    today = _utc(today).date()
+    floor = today - RETENTION
+    if since_date:
+        floor = _utc(since_date).date()
+    done = set(done)
+    return sorted(day for day in set(available) if day >= floor and day not in done)
