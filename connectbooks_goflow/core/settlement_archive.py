@@ -10,6 +10,7 @@ import shutil
 import tempfile
 import zipfile
 import zlib
+from contextlib import suppress
 
 __all__ = ["ArchiveError", "is_zip", "open_single_csv"]
 
@@ -92,7 +93,7 @@ class _Member:
         self.name = name
         self._stream = stream
 
-    def read(self, size=-1):
+    def read(self, size=-1):  # pylint: disable=method-required-super
         try:
             return self._stream.read(size)
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
@@ -109,11 +110,9 @@ def _rewound(fileobj, head):
     except (AttributeError, OSError, ValueError):
         seekable = False
     if seekable:
-        try:
+        with suppress(OSError, ValueError):  # not seekable after all: copied
             fileobj.seek(fileobj.tell() - len(head))
             return fileobj
-        except (OSError, ValueError):
-            pass
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
     spool.write(head)
     shutil.copyfileobj(fileobj, spool, 1 << 20)
