@@ -580,7 +580,6 @@ class WalmartReconReader(SettlementReader):
                     "takes units out of stock, so its cost of goods would be "
                     "booked backwards.",
                 )
-                ok = False
             group = f"{ttype}\x1f{order}\x1f{purchase_line or customer_line}\x1f{key}"
             current = self._current
             if group == current[0]:
