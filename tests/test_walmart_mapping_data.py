@@ -5,7 +5,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from connectbooks_goflow.core.mapping import ROLE_CODES, MappingIndex, MappingRule
+from connectbooks_goflow.core.settlement_const import WALMART_AMOUNT_TYPES
 from connectbooks_goflow.core.settlement_parser import read_settlement
+from tools.walmart_recon_generator import write_walmart_recon
 
 ADDON = Path(__file__).resolve().parent.parent / "connectbooks_goflow"
 DATA_FILE = ADDON / "data" / "connectbooks_amount_mapping_walmart_data.xml"
@@ -71,3 +73,22 @@ def test_every_row_with_an_amount_type_is_mapped():
     assert roles[17] == "refund"
     assert roles[4] == "storage_fee"
     assert roles[6] == "reimbursement"
+
+
+def test_every_documented_amount_type_has_a_rule():
+    mapping, _rules = index()
+    for amount_type in WALMART_AMOUNT_TYPES:
+        assert mapping.match("Sale", amount_type, "") is not None, amount_type
+
+
+def test_every_generated_row_is_mapped():
+    mapping, rules = index()
+    out = io.BytesIO()
+    write_walmart_recon(out, orders=300, seed=8)
+    _header, rows = read_settlement(io.BytesIO(out.getvalue()))
+    unmapped = {
+        (r.transaction_type, r.amount_type, r.amount_description)
+        for r in rows
+        if role_of(mapping, rules, r) is None
+    }
+    assert unmapped == {("", "", "WFS RC_InventoryDisposalFee")}

@@ -424,6 +424,9 @@ WALMART_AMOUNT_TYPES = frozenset(
         "other tax (fees)",
         "fee/reimbursement",
         "wfs inventory fee/reimbursement",
+        # the reserve held or released (Reserve / Release Reserve rows); the
+        # name of its amount type is not confirmed by a real file
+        "reserve",
     }
 )
 # The rows that refund the goods themselves (Amazon's ItemPrice Principal,
