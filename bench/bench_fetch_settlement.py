@@ -99,7 +99,7 @@ def _fetch(store_id):
         store = env["connectbooks.store"].browse(store_id)
         reset_peak_rss()
         with Stopwatch() as watch:
-            fetched = store._amazon_fetch(False, CRON_MAX_WAIT)
+            fetched = store._fetch(False, CRON_MAX_WAIT)
             env.flush_all()
         settlements = store.settlement_ids
         return {

@@ -1,7 +1,7 @@
 {
     "name": "ConnectBooks for Goflow",
     "summary": "Marketplace settlements, Goflow order costs and COGS entries",
-    "version": "18.0.1.2.0",
+    "version": "18.0.1.3.0",
     "category": "Accounting/Accounting",
     "website": "https://github.com/connectbooks/connectbooks_goflow",
     "author": "connectbooks_goflow developers",
@@ -28,6 +28,7 @@
         "wizards/connectbooks_settlement_import_wizard_views.xml",
         "views/goflow_connection_views.xml",
         "views/connectbooks_amazon_connection_views.xml",
+        "views/connectbooks_walmart_connection_views.xml",
         "views/connectbooks_marketplace_report_views.xml",
         "views/connectbooks_store_views.xml",
         "views/connectbooks_settlement_line_views.xml",

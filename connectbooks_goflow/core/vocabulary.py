@@ -87,9 +87,11 @@ SETTLEMENT_STATES = (
 # --- Where a settlement came from (connectbooks.settlement.source) -----------
 SETTLEMENT_SOURCE_UPLOAD = "upload"
 SETTLEMENT_SOURCE_AMAZON = "amazon"
+SETTLEMENT_SOURCE_WALMART = "walmart"
 SETTLEMENT_SOURCES = (
     (SETTLEMENT_SOURCE_UPLOAD, "Upload"),
     (SETTLEMENT_SOURCE_AMAZON, "Amazon"),
+    (SETTLEMENT_SOURCE_WALMART, "Walmart"),
 )
 
 # --- What a fetch did with a listed report (connectbooks.marketplace.report) -

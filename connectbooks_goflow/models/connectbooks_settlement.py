@@ -160,6 +160,11 @@ class ConnectbooksSettlement(models.Model):
     amazon_document_ref = fields.Char(
         string="Amazon Document ID", readonly=True, copy=False
     )
+    walmart_report_date = fields.Date(
+        readonly=True,
+        copy=False,
+        help="The date Walmart lists the reconciliation report under.",
+    )
 
     _sql_constraints = [
         (

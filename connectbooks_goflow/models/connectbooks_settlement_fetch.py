@@ -10,6 +10,6 @@ class ConnectbooksSettlement(models.Model):
 
     def action_fetch_settlements(self):
         """Fetch the settlements of every switched-on store of the user's
-        companies from Amazon. A list header button: the selected
+        companies from its marketplace. A list header button: the selected
         settlements, if any, do not matter."""
         return self.env["connectbooks.store"].action_fetch_all_settlements()

@@ -12,7 +12,7 @@ from odoo.tools.misc import file_open
 from ..core.costing import CostNeedCollector
 from ..core.goflow_client import order_cost_lines
 from ..core.pg_copy import CopyPipeline, copy_text, gc_paused
-from ..core.settlement_parser import SettlementFileError, SettlementReader
+from ..core.settlement_parser import SettlementFileError
 from ..core.vocabulary import (
     COST_COMPLETE,
     COST_NOT_SYNCED,
@@ -62,7 +62,7 @@ class ConnectbooksSettlementImport(models.AbstractModel):
         self.env["goflow.cost.line"].check_access("create")
         started = time.monotonic()
         try:
-            reader = SettlementReader(fileobj, filename=filename)
+            reader = store._settlement_reader(fileobj, filename)
             header = reader.header
             currency = self._currency(header.currency, filename)
             settlement = Settlement.create(

@@ -1,7 +1,14 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from ..core.settlement_const import WALMART_ORDER_CUSTOMER, WALMART_ORDER_PURCHASE
+from ..core.settlement_parser import SettlementReader
+
 MARKETPLACES = [("amazon", "Amazon"), ("walmart", "Walmart"), ("other", "Other")]
+WALMART_ORDER_NUMBERS = [
+    (WALMART_ORDER_CUSTOMER, "Customer Order #"),
+    (WALMART_ORDER_PURCHASE, "Purchase Order #"),
+]
 
 
 class ConnectbooksStore(models.Model):
@@ -108,6 +115,20 @@ class ConnectbooksStore(models.Model):
         help="Orders dated before this day are not asked from Goflow; their "
         "cost is entered by hand.",
     )
+    # The assumption of issue #18, in one place: which of Walmart's two
+    # numbers Goflow knows an order by. The reader makes it the order id (and
+    # the other one the merchant order id).
+    walmart_order_number = fields.Selection(
+        WALMART_ORDER_NUMBERS,
+        string="Goflow Knows Walmart Orders By",
+        required=True,
+        default=WALMART_ORDER_CUSTOMER,
+        tracking=True,
+        help="Which number of a Walmart reconciliation report is the order "
+        "number in Goflow: the customer order # (what the buyer sees; Goflow's "
+        "usual order number) or the purchase order # (one per shipping node). "
+        "Change it before importing: settlements already imported keep theirs.",
+    )
     settlement_ids = fields.One2many("connectbooks.settlement", "store_id")
     settlement_count = fields.Integer(compute="_compute_settlement_count")
 
@@ -158,6 +179,18 @@ class ConnectbooksStore(models.Model):
                 )
             ids.append(int(part))
         return ids
+
+    def _settlement_reader(self, fileobj, filename=None):
+        """The reader of a settlement file of this store, with the store's
+        reading options: the one place they are passed (upload and fetch).
+
+        :return: a :class:`~..core.settlement_parser.SettlementReader`
+        :raise SettlementFileError: the file has no usable header
+        """
+        self.ensure_one()
+        return SettlementReader(
+            fileobj, filename=filename, order_number=self.walmart_order_number
+        )
 
     def action_view_settlements(self):
         self.ensure_one()

@@ -1,31 +1,24 @@
 import gc
 import io
 import logging
-import re
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.osv import expression
 from odoo.tools import SQL
 
-from ..core import amazon_const
-from ..core.amazon_client import (
-    AmazonDocumentError,
-    AmazonError,
-    AmazonRequestError,
-    AmazonThrottledError,
-)
-from ..core.settlement_fetch import fetch_window, report_outcome
-from ..core.settlement_parser import SettlementFileError, SettlementReader
+from ..core.http_policy import ApiError, ThrottledError
+from ..core.settlement_archive import is_zip
+from ..core.settlement_fetch import report_outcome
+from ..core.settlement_parser import SettlementFileError
 from ..core.vocabulary import (
     REPORT_FAILED,
-    REPORT_HANDLED,
     REPORT_IMPORTED,
     REPORT_MATCHED,
     REPORT_REISSUED,
-    SETTLEMENT_SOURCE_AMAZON,
 )
 from .connectbooks_settlement_import import naive_utc
 
@@ -37,16 +30,15 @@ FETCH_LOCK_KEY = 0xA3A20
 CRON_BATCH_SIZE = 5
 # A store fetched less than this long ago is not taken again by the cron.
 CRON_FETCH_AGAIN_AFTER = timedelta(minutes=30)
-# Longest wait for Amazon's rate limit: a scheduled run never sleeps for
-# minutes (its work continues at the next run); a person waits a little.
+# Longest wait for a marketplace's rate limit: a scheduled run never sleeps
+# for minutes (its work continues at the next run); a person waits a little.
 CRON_MAX_WAIT = 5.0
 BUTTON_MAX_WAIT = 20.0
-# The header is read from the file's first bytes only (the column names and
-# the summary row): a reader left to the garbage collector, which the import
-# pauses, then holds kilobytes rather than a megabyte block of the file.
+# The header of a plain text file is read from its first bytes only (the
+# column names and the summary row): a reader left to the garbage collector,
+# which the import pauses, then holds kilobytes rather than a megabyte block
+# of the file. A zip is read from the whole file (its directory is at the end).
 HEADER_PROBE_BYTES = 1 << 16
-# Marketplace ids are typed comma-separated (spaces and semicolons accepted).
-_MARKETPLACE_SPLIT = re.compile(r"[\s,;]+")
 
 
 @dataclass
@@ -61,42 +53,51 @@ class FetchResult:
     throttled: bool = False
 
 
+@dataclass(frozen=True)
+class ListedReport:
+    """One settlement report a marketplace lists, as the generic fetch sees
+    it; ``listed`` is the client's own record, handed back to its download.
+    """
+
+    ref: str  # connectbooks.marketplace.report.report_ref
+    filename: str
+    created_time: datetime | None = None
+    period_start: datetime | None = None
+    period_end: datetime | None = None
+    document_ref: str | None = None
+    listed: object = None
+
+
 # One model, one file per concern (docs/architecture.md, "Layers").
 class ConnectbooksStore(models.Model):
-    """Fetching a store's settlements from Amazon: the settings, the buttons,
-    the hourly scheduled action (docs/architecture.md, "Fetching
-    settlements")."""
+    """Fetching a store's settlements from its marketplace: the settings, the
+    buttons, the hourly scheduled action, the lock, the records of what was
+    fetched and the chatter trail (docs/architecture.md, "Fetching
+    settlements"). What differs by marketplace (list what is new, download
+    one, what the settlement keeps of it) is in
+    ``connectbooks_store_fetch_<marketplace>.py``, each answering for its
+    own ``marketplace`` and handing the others to ``super()``."""
 
     _inherit = "connectbooks.store"  # pylint: disable=consider-merging-classes-inherited
 
-    amazon_connection_id = fields.Many2one(
-        "connectbooks.amazon.connection",
-        string="Amazon Connection",
-        check_company=True,
-        tracking=True,
-    )
-    amazon_marketplace_ids = fields.Char(
-        string="Amazon Marketplace IDs",
-        tracking=True,
-        help="Comma-separated marketplace ids of this store's settlements, e.g. "
-        "ATVPDKIKX0DER (amazon.com), A2EUQ1WTGCTBG2 (amazon.ca).",
-    )
-    amazon_fetch_since = fields.Date(
+    fetch_since = fields.Date(
         string="Fetch Settlements Since",
         tracking=True,
-        help="Reports created before this day are not fetched (upload them). "
-        "Amazon lists reports for 90 days only.",
+        help="Reports of settlements before this day are not fetched (upload "
+        "them). Without a date, the last 90 days.",
     )
-    amazon_fetch_enabled = fields.Boolean(
+    fetch_enabled = fields.Boolean(
         string="Fetch Settlements Automatically",
         tracking=True,
-        help="Every hour, new settlement reports are fetched from Amazon and "
-        "imported as draft settlements.",
+        help="Every hour, new settlement reports are fetched from the "
+        "marketplace and imported as draft settlements.",
     )
-    amazon_last_fetch_at = fields.Datetime(
-        string="Last Amazon Fetch", readonly=True, copy=False
+    fetch_connected = fields.Boolean(
+        compute="_compute_fetch_connected",
+        help="The store has a connection to its marketplace to fetch from.",
     )
-    amazon_last_fetch_message = fields.Char(
+    last_fetch_at = fields.Datetime(string="Last Fetch", readonly=True, copy=False)
+    last_fetch_message = fields.Char(
         string="Last Fetch Result", readonly=True, copy=False
     )
     marketplace_report_ids = fields.One2many(
@@ -105,6 +106,10 @@ class ConnectbooksStore(models.Model):
     marketplace_report_count = fields.Integer(
         compute="_compute_marketplace_report_count"
     )
+
+    def _compute_fetch_connected(self):
+        for store in self:
+            store.fetch_connected = bool(store._fetch_connection())
 
     def _compute_marketplace_report_count(self):
         counts = dict(
@@ -115,20 +120,16 @@ class ConnectbooksStore(models.Model):
         for store in self:
             store.marketplace_report_count = counts.get(store, 0)
 
-    @api.constrains(
-        "amazon_marketplace_ids", "amazon_fetch_enabled", "amazon_connection_id"
-    )
-    def _check_amazon_fetch(self):
+    @api.constrains("fetch_enabled", "marketplace")
+    def _check_fetch_enabled(self):
         for store in self:
-            marketplaces = store._amazon_marketplace_list()
-            if store.amazon_fetch_enabled and not (
-                store.amazon_connection_id and marketplaces
-            ):
+            if store.fetch_enabled and not store._fetch_supported():
                 raise ValidationError(
                     self.env._(
-                        "Store %(store)s: to fetch settlements, choose its Amazon "
-                        "connection and name its marketplace ids.",
+                        "Store %(store)s: settlements of %(marketplace)s cannot be "
+                        "fetched; import their files.",
                         store=store.name,
+                        marketplace=store._marketplace_label(),
                     )
                 )
 
@@ -137,15 +138,16 @@ class ConnectbooksStore(models.Model):
         self._check_fetch_access()
         results = []
         for store in self:
-            if not store.amazon_connection_id:
+            if not store._fetch_connection():
                 raise UserError(
                     self.env._(
-                        "Store %(store)s has no Amazon connection; choose one on "
-                        "the store's Amazon tab.",
+                        "Store %(store)s has no %(marketplace)s connection; choose "
+                        "one on the store's %(marketplace)s tab.",
                         store=store.name,
+                        marketplace=store._marketplace_label(),
                     )
                 )
-            results.append((store, store._amazon_fetch(True, BUTTON_MAX_WAIT)))
+            results.append((store, store._fetch(True, BUTTON_MAX_WAIT)))
         return self._fetch_notification(results)
 
     @api.model
@@ -156,21 +158,19 @@ class ConnectbooksStore(models.Model):
         self._check_fetch_access()
         stores = self.search(
             [
-                ("amazon_fetch_enabled", "=", True),
+                ("fetch_enabled", "=", True),
                 ("company_id", "in", self.env.companies.ids),
             ]
         )
         if not stores:
             raise UserError(
                 self.env._(
-                    "No store fetches its settlements from Amazon yet: on the "
-                    "store, choose an Amazon connection, name the marketplace ids "
-                    "and switch on Fetch Settlements Automatically."
+                    "No store fetches its settlements yet: on the store, choose "
+                    "its Amazon or Walmart connection and switch on Fetch "
+                    "Settlements Automatically."
                 )
             )
-        results = [
-            (store, store._amazon_fetch(False, BUTTON_MAX_WAIT)) for store in stores
-        ]
+        results = [(store, store._fetch(False, BUTTON_MAX_WAIT)) for store in stores]
         return self._fetch_notification(results)
 
     def action_view_marketplace_reports(self):
@@ -188,11 +188,11 @@ class ConnectbooksStore(models.Model):
         first, a batch per call."""
         domain = self._cron_fetch_domain()
         stores = self.search(
-            domain, order="amazon_last_fetch_at asc nulls first, id", limit=batch_size
+            domain, order="last_fetch_at asc nulls first, id", limit=batch_size
         )
         remaining = self.search_count(domain) - len(stores)
         for store in stores:
-            store._amazon_fetch(False, CRON_MAX_WAIT)
+            store._fetch(False, CRON_MAX_WAIT)
         self.env["ir.cron"]._notify_progress(
             done=len(stores), remaining=max(remaining, 0)
         )
@@ -200,45 +200,78 @@ class ConnectbooksStore(models.Model):
     @api.model
     def _cron_fetch_domain(self):
         again_before = fields.Datetime.now() - CRON_FETCH_AGAIN_AFTER
-        return [
-            ("amazon_fetch_enabled", "=", True),
-            ("amazon_connection_id", "!=", False),
-            "|",
-            ("amazon_last_fetch_at", "=", False),
-            ("amazon_last_fetch_at", "<", again_before),
-        ]
+        return expression.AND(
+            [
+                [("fetch_enabled", "=", True)],
+                expression.OR(
+                    self._fetch_connected_domains() or [expression.FALSE_DOMAIN]
+                ),
+                [
+                    "|",
+                    ("last_fetch_at", "=", False),
+                    ("last_fetch_at", "<", again_before),
+                ],
+            ]
+        )
 
-    def _amazon_marketplace_list(self):
-        """The store's marketplace ids, checked.
+    # -- what each marketplace answers (overridden per marketplace) --
 
-        :raise ValidationError: a value is not a marketplace id, or more
-            than Amazon takes
-        """
+    @api.model
+    def _fetch_connected_domains(self):
+        """Domains of the stores connected to their marketplace, one per
+        marketplace that can be fetched (each marketplace adds its own)."""
+        return []
+
+    def _fetch_supported(self):
+        """Can settlements of this store's marketplace be fetched?"""
         self.ensure_one()
-        values = []
-        for part in _MARKETPLACE_SPLIT.split(self.amazon_marketplace_ids or ""):
-            if part and part not in values:
-                values.append(part)
-        for value in values:
-            if not (value.isascii() and value.isalnum()):
-                raise ValidationError(
-                    self.env._(
-                        "Store %(store)s: %(value)r is not an Amazon marketplace id "
-                        "(e.g. %(example)s for amazon.com).",
-                        store=self.name,
-                        value=value,
-                        example=amazon_const.MARKETPLACE_IDS["US"],
-                    )
-                )
-        if len(values) > amazon_const.MAX_MARKETPLACE_IDS:
-            raise ValidationError(
-                self.env._(
-                    "Store %(store)s: Amazon takes at most %(max)s marketplace ids.",
-                    store=self.name,
-                    max=amazon_const.MAX_MARKETPLACE_IDS,
-                )
-            )
-        return values
+        return False
+
+    def _fetch_connection(self):
+        """The connection record the store fetches through, or ``None``."""
+        self.ensure_one()
+        return None
+
+    def _fetch_client(self, max_wait):
+        """The marketplace's client (a context manager) for this store.
+
+        :raise UserError: the connection cannot give one
+        """
+        raise NotImplementedError
+
+    def _fetch_error_message(self, error):
+        """A translated sentence for a typed error of the client."""
+        return str(error)
+
+    def _fetch_report_errors(self):
+        """The client's errors that fail only the report being downloaded
+        (a spoiled file, a request refused for it); the others stop the
+        store's fetch."""
+        return ()
+
+    def _fetch_list(self, client, known):
+        """The listed reports to download now, oldest first.
+
+        :param known: ``{report_ref: connectbooks.marketplace.report}``
+        :return: list of :class:`ListedReport`
+        """
+        raise NotImplementedError
+
+    def _fetch_download(self, client, report, handle):
+        """Download one report into ``handle`` (a temporary file).
+
+        :return: the values the imported settlement keeps of its origin
+            (``source``, the marketplace's references)
+        """
+        raise NotImplementedError
+
+    # -- the fetch --
+
+    def _marketplace_label(self):
+        self.ensure_one()
+        return dict(self._fields["marketplace"]._description_selection(self.env))[
+            self.marketplace
+        ]
 
     def _check_fetch_access(self):
         """Fetching imports settlements: the user must be allowed to read
@@ -246,14 +279,15 @@ class ConnectbooksStore(models.Model):
         self.check_access("read")
         self.env["connectbooks.settlement"].check_access("create")
 
-    def _amazon_fetch(self, raise_errors, max_wait):
+    def _fetch(self, raise_errors, max_wait):
         """Fetch this store's new settlement reports and import them.
 
         :param raise_errors: a failure of the store as a whole (credentials,
-            rate limit, Amazon down) raises a ``UserError`` when nothing was
-            imported (button); else it is logged and posted on the store and
-            the caller goes on (cron, list button)
-        :param max_wait: longest wait for Amazon's rate limit, in seconds
+            rate limit, marketplace down) raises a ``UserError`` when nothing
+            was imported (button); else it is logged and posted on the store
+            and the caller goes on (cron, list button)
+        :param max_wait: longest wait for the marketplace's rate limit, in
+            seconds
         :return: :class:`FetchResult`
         """
         self.ensure_one()
@@ -266,81 +300,57 @@ class ConnectbooksStore(models.Model):
             )
             if raise_errors:
                 raise UserError(result.error)
-            _logger.info("Amazon fetch of store %s skipped: busy", store.id)
+            _logger.info("Fetch of store %s skipped: busy", store.id)
             return result
         if raise_errors:
-            store._amazon_fetch_run(result, max_wait)
+            store._fetch_run(result, max_wait)
         else:
             try:
                 with self.env.cr.savepoint():
-                    store._amazon_fetch_run(result, max_wait)
+                    store._fetch_run(result, max_wait)
             except Exception as error:  # one store's bug must not stop the others
-                _logger.exception("Amazon fetch of store %s crashed", store.id)
+                _logger.exception("Fetch of store %s crashed", store.id)
                 result.error = self.env._(
-                    "The Amazon fetch stopped on an unexpected error (%(error)s); "
-                    "see the server log.",
+                    "The %(marketplace)s fetch stopped on an unexpected error "
+                    "(%(error)s); see the server log.",
+                    marketplace=store._marketplace_label(),
                     error=type(error).__name__,
                 )
-        store._amazon_fetch_done(result, raise_errors)
+        store._fetch_done(result, raise_errors)
         return result
 
-    def _amazon_fetch_run(self, result, max_wait):
-        """List the reports of the fetch window; download and handle each
-        one not handled yet, oldest first, each in its own savepoint."""
-        connection = self.amazon_connection_id
-        if not connection:
+    def _fetch_run(self, result, max_wait):
+        """List the marketplace's reports; download and handle each one not
+        handled yet, oldest first, each in its own savepoint."""
+        if not self._fetch_connection():
             result.error = self.env._(
-                "Store %(store)s has no Amazon connection.", store=self.name
+                "Store %(store)s has no %(marketplace)s connection.",
+                store=self.name,
+                marketplace=self._marketplace_label(),
             )
             return
-        records = self.sudo().marketplace_report_ids
-        known = {record.report_ref: record for record in records}
-        since = fetch_window(
-            fields.Datetime.now(),
-            self.amazon_fetch_since or None,
-            handled=[r.created_time for r in records if r.state in REPORT_HANDLED],
-            failed=[r.created_time for r in records if r.state == REPORT_FAILED],
-        )
+        known = {
+            record.report_ref: record for record in self.sudo().marketplace_report_ids
+        }
         try:
-            with connection._amazon_client(max_wait) as client:
-                listed = list(
-                    client.list_settlement_reports(
-                        self._amazon_marketplace_list(), created_since=since
-                    )
-                )
-                todo = [
-                    report
-                    for report in listed
-                    if self._amazon_report_todo(known.get(report.report_id))
-                ]
-                todo.sort(
-                    key=lambda r: (
-                        naive_utc(r.created_time) or datetime.min,
-                        r.report_id,
-                    )
-                )
-                _logger.info(
-                    "Amazon fetch of store %s since %s: %s listed, %s new",
-                    self.id,
-                    since,
-                    len(listed),
-                    len(todo),
-                )
+            with self._fetch_client(max_wait) as client:
+                todo = self._fetch_list(client, known)
                 for report in todo:
-                    self._amazon_fetch_one(
-                        client, report, known.get(report.report_id), result
-                    )
-        except AmazonError as error:
-            result.error = connection._amazon_error_message(error)
-            result.throttled = isinstance(error, AmazonThrottledError)
+                    self._fetch_one(client, report, known.get(report.ref), result)
+        except ApiError as error:
+            result.error = self._fetch_error_message(error)
+            result.throttled = isinstance(error, ThrottledError)
             _logger.warning(
-                "Amazon fetch of store %s stopped: %s", self.id, type(error).__name__
+                "%s fetch of store %s stopped: %s",
+                self.marketplace,
+                self.id,
+                type(error).__name__,
             )
         except UserError as error:
             result.error = str(error)
 
     @api.model
-    def _amazon_report_todo(self, record):
+    def _fetch_report_todo(self, record):
         """Is a listed report to be downloaded? When never seen, when it
         failed, and when it was flagged as reissued and the settlement it
         clashed with has been deleted since (to take the new one)."""
@@ -350,44 +360,42 @@ class ConnectbooksStore(models.Model):
             return True
         return record.state == REPORT_REISSUED and not record.settlement_id
 
-    def _amazon_fetch_one(self, client, report, record, result):
+    def _fetch_one(self, client, report, record, result):
         """Download one report to a temporary file and handle it.
 
-        A document Amazon spoiled, or a file the importer refuses, fails
-        only itself (recorded, tried again at the next fetch); a rate limit,
-        refused credentials or an unreachable Amazon raise, and stop the
-        store's fetch.
+        A document the marketplace spoiled, or a file the importer refuses,
+        fails only itself (recorded, tried again at the next fetch); a rate
+        limit, refused credentials or an unreachable marketplace raise, and
+        stop the store's fetch.
         """
-        connection = self.amazon_connection_id
         try:
             with tempfile.TemporaryFile() as handle:
-                download = client.download_report(report, handle)
-                settlement, outcome, header = self._amazon_handle_file(
-                    report, download, handle
+                origin = self._fetch_download(client, report, handle)
+                settlement, outcome, header = self._fetch_handle_file(
+                    report, origin, handle
                 )
-        except AmazonThrottledError:
+        except ThrottledError:
             # Not a failure: this report and the next wait for the next run.
             raise
-        except (AmazonDocumentError, AmazonRequestError, UserError) as error:
+        except (UserError, *self._fetch_report_errors()) as error:
             message = (
-                connection._amazon_error_message(error)
-                if isinstance(error, AmazonError)
+                self._fetch_error_message(error)
+                if isinstance(error, ApiError)
                 else str(error)
             )
-            self._amazon_report_failed(report, record, message)
+            self._fetch_report_failed(report, record, message)
             result.failed += 1
             return
-        except AmazonError as error:
-            self._amazon_report_failed(
-                report, record, connection._amazon_error_message(error)
-            )
+        except ApiError as error:
+            self._fetch_report_failed(report, record, self._fetch_error_message(error))
             result.failed += 1
             raise
         values = {
             "state": outcome,
             "settlement_id": settlement.id,
             "settlement_ref": header.settlement_id,
-            "document_ref": report.document_id,
+            "period_start": naive_utc(report.period_start or header.start),
+            "period_end": naive_utc(report.period_end or header.end),
             "message": False,
         }
         if outcome == REPORT_IMPORTED:
@@ -396,22 +404,27 @@ class ConnectbooksStore(models.Model):
             result.matched += 1
         else:
             result.reissued += 1
-            values["message"] = self._amazon_reissued(report, header, settlement)
-        self._amazon_report_record(report, record, values)
+            values["message"] = self._fetch_reissued(report, header, settlement)
+        self._fetch_report_record(report, record, values)
         if outcome == REPORT_IMPORTED and self.goflow_connection_id:
             settlement._sync_goflow(raise_errors=False)
 
-    def _amazon_handle_file(self, report, download, handle):
+    def _fetch_handle_file(self, report, origin, handle):
         """Import the downloaded report, or recognise its settlement.
 
+        :param origin: values written on the imported settlement
         :return: ``(settlement, outcome, header)``
         :raise UserError: the file is not a settlement the importer takes
         """
-        filename = f"amazon-report-{report.report_id}.txt"
         handle.seek(0)
         try:
-            probe = io.BytesIO(handle.read(HEADER_PROBE_BYTES))
-            header = SettlementReader(probe, filename=filename).header
+            head = handle.read(HEADER_PROBE_BYTES)
+            if is_zip(head):
+                handle.seek(0)
+                probe = handle
+            else:
+                probe = io.BytesIO(head)
+            header = self._settlement_reader(probe, report.filename).header
         except SettlementFileError as error:
             raise UserError(str(error)) from error
         handle.seek(0)
@@ -433,69 +446,68 @@ class ConnectbooksStore(models.Model):
         gc.collect()
         with self.env.cr.savepoint():
             settlement = self.env["connectbooks.settlement.import"]._import_file(
-                self, handle, filename
+                self, handle, report.filename
             )
-            settlement.write(
-                {
-                    "source": SETTLEMENT_SOURCE_AMAZON,
-                    "amazon_report_ref": report.report_id,
-                    "amazon_document_ref": download.document_id,
-                }
-            )
+            settlement.write(origin)
         return settlement, outcome, header
 
-    def _amazon_reissued(self, report, header, settlement):
+    def _fetch_reissued(self, report, header, settlement):
         """Flag a report whose settlement is in the books with another total."""
         message = self.env._(
-            "Amazon reissued settlement %(ref)s (report %(report)s): its total is "
-            "now %(new)s, the settlement in Odoo has %(old)s. It was not imported "
-            "again: check the difference, and to replace it reset the settlement "
-            "to draft, delete it and fetch again (or upload the new file).",
+            "%(marketplace)s reissued settlement %(ref)s (report %(report)s): its "
+            "total is now %(new)s, the settlement in Odoo has %(old)s. It was not "
+            "imported again: check the difference, and to replace it reset the "
+            "settlement to draft, delete it and fetch again (or upload the new "
+            "file).",
+            marketplace=self._marketplace_label(),
             ref=header.settlement_id,
-            report=report.report_id,
+            report=report.ref,
             new=header.total_amount,
             old=settlement.total_amount,
         )
         _logger.warning(
-            "Amazon fetch of store %s: settlement %s reissued with another total "
+            "%s fetch of store %s: settlement %s reissued with another total "
             "(report %s)",
+            self.marketplace,
             self.id,
             header.settlement_id,
-            report.report_id,
+            report.ref,
         )
         self.sudo().message_post(body=message)
         settlement.sudo().message_post(body=message)
         return message
 
-    def _amazon_report_failed(self, report, record, message):
+    def _fetch_report_failed(self, report, record, message):
         _logger.warning(
-            "Amazon fetch of store %s: report %s failed: %s",
+            "%s fetch of store %s: report %s failed: %s",
+            self.marketplace,
             self.id,
-            report.report_id,
+            report.ref,
             message,
         )
-        self._amazon_report_record(
+        self._fetch_report_record(
             report,
             record,
             {"state": REPORT_FAILED, "message": message, "settlement_id": False},
         )
         self.sudo().message_post(
             body=self.env._(
-                "Amazon settlement report %(report)s could not be imported; it is "
-                "tried again at the next fetch. %(reason)s",
-                report=report.report_id,
+                "%(marketplace)s settlement report %(report)s could not be "
+                "imported; it is tried again at the next fetch. %(reason)s",
+                marketplace=self._marketplace_label(),
+                report=report.ref,
                 reason=message,
             )
         )
 
-    def _amazon_report_record(self, report, record, values):
+    def _fetch_report_record(self, report, record, values):
         """Create or update the record of a report (written by the fetch
         only: users read them)."""
         values = {
             "created_time": naive_utc(report.created_time),
-            "period_start": naive_utc(report.data_start_time),
-            "period_end": naive_utc(report.data_end_time),
-            "document_ref": report.document_id,
+            "period_start": naive_utc(report.period_start),
+            "period_end": naive_utc(report.period_end),
+            "document_ref": report.document_ref or False,
             "last_attempt_at": fields.Datetime.now(),
             **values,
         }
@@ -504,32 +516,36 @@ class ConnectbooksStore(models.Model):
             record.sudo().write(values)
             return record
         values.update(
-            {"store_id": self.id, "report_ref": report.report_id, "attempt_count": 1}
+            {"store_id": self.id, "report_ref": report.ref, "attempt_count": 1}
         )
         return self.env["connectbooks.marketplace.report"].sudo().create(values)
 
-    def _amazon_fetch_done(self, result, raise_errors):
+    def _fetch_done(self, result, raise_errors):
         """Stamp the store, post what happened, raise for the button."""
         summary = self._fetch_summary(result)
         if result.error and raise_errors and not result.imported:
             raise UserError(result.error)
         self.sudo().write(
             {
-                "amazon_last_fetch_at": fields.Datetime.now(),
-                "amazon_last_fetch_message": summary[:500],
+                "last_fetch_at": fields.Datetime.now(),
+                "last_fetch_message": summary[:500],
             }
         )
         if result.error:
-            _logger.warning("Amazon fetch of store %s: %s", self.id, result.error)
+            _logger.warning(
+                "%s fetch of store %s: %s", self.marketplace, self.id, result.error
+            )
             if result.throttled:
                 body = self.env._(
-                    "Amazon's rate limit stopped the settlement fetch; it "
+                    "%(marketplace)s's rate limit stopped the settlement fetch; it "
                     "continues at the next run. %(summary)s",
+                    marketplace=self._marketplace_label(),
                     summary=summary,
                 )
             else:
                 body = self.env._(
-                    "The settlement fetch from Amazon failed: %(error)s",
+                    "The settlement fetch from %(marketplace)s failed: %(error)s",
+                    marketplace=self._marketplace_label(),
                     error=result.error,
                 )
             self.sudo().message_post(body=body)
@@ -538,9 +554,10 @@ class ConnectbooksStore(models.Model):
 
     def _fetch_summary(self, result):
         text = self.env._(
-            "%(imported)s settlement(s) imported from Amazon, %(matched)s already "
-            "there, %(reissued)s reissued, %(failed)s failed.",
+            "%(imported)s settlement(s) imported from %(marketplace)s, "
+            "%(matched)s already there, %(reissued)s reissued, %(failed)s failed.",
             imported=len(result.imported),
+            marketplace=self._marketplace_label(),
             matched=result.matched,
             reissued=result.reissued,
             failed=result.failed,
@@ -561,7 +578,7 @@ class ConnectbooksStore(models.Model):
         lines = []
         trouble = False
         for store, result in results:
-            line = f"{store.name}: {self._fetch_summary(result)}"
+            line = f"{store.name}: {store._fetch_summary(result)}"
             if result.error:
                 line += f" {result.error}"
             trouble = trouble or bool(result.error or result.failed or result.reissued)

@@ -82,8 +82,8 @@ class AmazonFetchCase(GoflowSandboxCase):
         since = fields.Date.today() - timedelta(days=60)
         fetch = {
             "amazon_marketplace_ids": MARKETPLACE,
-            "amazon_fetch_since": since,
-            "amazon_fetch_enabled": True,
+            "fetch_since": since,
+            "fetch_enabled": True,
         }
         cls.store_a.write({"amazon_connection_id": cls.amazon_a.id, **fetch})
         cls.store_a2 = cls._make_store(cls.company_a, cls.journal_a, "Amazon CA A")
@@ -150,7 +150,7 @@ class AmazonFetchCase(GoflowSandboxCase):
         return len(self.market.requests_to("/storage/", method="GET"))
 
     def _fetch(self, store=None):
-        return (store or self.store_a)._amazon_fetch(False, CRON_MAX_WAIT)
+        return (store or self.store_a)._fetch(False, CRON_MAX_WAIT)
 
 
 @tagged("post_install", "-at_install")
@@ -175,7 +175,7 @@ class TestAmazonFetch(AmazonFetchCase):
         )
         self.assertFalse(self._settlements(self.store_a2), msg="store A2 failed")
         self.assertIn("refresh token", self._messages(self.store_a2))
-        self.assertTrue(self.store_a2.amazon_last_fetch_at, msg="tried, stamped")
+        self.assertTrue(self.store_a2.last_fetch_at, msg="tried, stamped")
         for text in (self._messages(self.store_a2), self._messages(self.store_a)):
             for secret in SECRETS:
                 self.assertNotIn(secret, text, msg="no secret in the chatter")
@@ -310,7 +310,7 @@ class TestAmazonFetch(AmazonFetchCase):
 
     @mute_logger(*MUTED)
     def test_without_a_date_the_last_90_days(self):
-        self.store_a.amazon_fetch_since = False
+        self.store_a.fetch_since = False
         self._report(days_ago=100)
         self._report("24010823452", days_ago=80)
         result = self._fetch()
@@ -408,9 +408,7 @@ class TestAmazonFetchAccess(AmazonFetchCase):
         with self.assertRaises(UserError):
             self.store_a.amazon_marketplace_ids = "ATVPDKIKX0DER, not-an-id"
         with self.assertRaises(UserError):
-            self.store_a.write(
-                {"amazon_marketplace_ids": False, "amazon_fetch_enabled": True}
-            )
+            self.store_a.write({"amazon_marketplace_ids": False, "fetch_enabled": True})
         self.store_a.amazon_marketplace_ids = "ATVPDKIKX0DER; A2EUQ1WTGCTBG2"
         self.assertEqual(
             self.store_a._amazon_marketplace_list(), [MARKETPLACE, "A2EUQ1WTGCTBG2"]
@@ -480,9 +478,7 @@ class TestAmazonFetchRpc(HttpCase, AmazonFetchCase):
     def test_private_fetch_not_callable(self):
         self.authenticate("cbg_bookkeeper", "cbg_bookkeeper")
         with self.assertRaises(JsonRpcException):
-            self._call_kw(
-                "connectbooks.store", "_amazon_fetch", [[self.store_a.id], False, 5]
-            )
+            self._call_kw("connectbooks.store", "_fetch", [[self.store_a.id], False, 5])
 
     @mute_logger(*MUTED)
     def test_fetch_settlements_tour(self):
