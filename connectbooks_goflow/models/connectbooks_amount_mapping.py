@@ -21,7 +21,12 @@ class ConnectbooksAmountMapping(models.Model):
         "res.company", related="store_id.company_id", store=True, index=True
     )
     transaction_type = fields.Char(help="Empty matches any transaction type.")
-    amount_type = fields.Char(required=True)
+    # Not required: Walmart writes a few WFS rows without an amount type
+    # (real-settlements), and such a row must be mappable to be posted.
+    amount_type = fields.Char(
+        help="Empty matches only the rows without an amount type (Walmart "
+        "writes a few WFS rows without one)."
+    )
     amount_description = fields.Char(help="Empty matches any description.")
     role = fields.Selection(
         list(ACCOUNT_ROLES),
@@ -39,11 +44,10 @@ class ConnectbooksAmountMapping(models.Model):
     def _compute_display_name(self):
         for mapping in self:
             mapping.display_name = " / ".join(
-                value or _("any")
-                for value in (
-                    mapping.transaction_type,
-                    mapping.amount_type,
-                    mapping.amount_description,
+                (
+                    mapping.transaction_type or _("any"),
+                    mapping.amount_type or _("none"),
+                    mapping.amount_description or _("any"),
                 )
             )
 
@@ -85,7 +89,7 @@ class ConnectbooksAmountMapping(models.Model):
                     ("marketplace", "=", mapping.marketplace),
                     ("store_id", "=", mapping.store_id.id),
                     ("transaction_type", "=ilike", mapping.transaction_type or False),
-                    ("amount_type", "=ilike", mapping.amount_type),
+                    ("amount_type", "=ilike", mapping.amount_type or False),
                     (
                         "amount_description",
                         "=ilike",
@@ -119,7 +123,7 @@ class ConnectbooksAmountMapping(models.Model):
                 rule_id=m.id,
                 store_id=m.store_id.id or None,
                 transaction_type=m.transaction_type or "",
-                amount_type=m.amount_type,
+                amount_type=m.amount_type or "",
                 amount_description=m.amount_description or "",
             )
             for m in mappings
