@@ -11,3 +11,5 @@ from . import test_rpc_guards
 from . import test_cost_workbook
 from . import test_settlement_import_uploads
 from . import test_amazon_fetch
+from . import test_walmart_fetch
+from . import test_walmart_settlement

@@ -79,3 +79,16 @@ def order(goflow_id, number, lines, returns=(), store_id=7):
             for index, (sku, quantity, cost) in enumerate(returns)
         ],
     }
+
+
+def walmart_sandbox_module():
+    """Return ``(MarketplaceSandbox, WalmartApi)`` or ``None`` when not
+    available."""
+    if not (REPO / "tools" / "marketplace_sandbox" / "walmart.py").exists():
+        return None
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    from tools.marketplace_sandbox.server import MarketplaceSandbox  # noqa: PLC0415
+    from tools.marketplace_sandbox.walmart import WalmartApi  # noqa: PLC0415
+
+    return MarketplaceSandbox, WalmartApi
