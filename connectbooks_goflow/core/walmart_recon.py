@@ -246,7 +246,6 @@ class WalmartReconReader(SettlementReader):
         self._getter = itemgetter(
             *(columns.get(f, missing) for f in const.WALMART_FIELDS)
         )
-        self._columns = columns
 
     def _read_payment_summary(self):
         self._records = self._walmart_records()
