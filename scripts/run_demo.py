@@ -1,5 +1,6 @@
 """Serve the demo: PostgreSQL (kept in .local/pg), the Goflow sandbox with the
-demo data, the marketplace sandbox (Amazon) listing the demo settlement files,
+demo data, the marketplace sandbox (Amazon and Walmart) listing the demo
+settlement files,
 and Odoo with the add-on and its demo data on 127.0.0.1:8069.
 
 The database is created on the first run and reused afterwards.
@@ -33,6 +34,12 @@ MARKETPLACE_REPORTS = (
     DEMO_DIR / "amazon_settlement_demo_1.txt",
     DEMO_DIR / "amazon_settlement_demo_2.txt",
     DEMO_DIR / "amazon_settlement_demo_3.txt",
+)
+# The same for Walmart (same port): the recon report the demo database holds
+# and a second one only Walmart has.
+WALMART_RECON_FILES = (
+    DEMO_DIR / "walmart_recon_demo_1.csv",
+    DEMO_DIR / "walmart_recon_demo_2.csv",
 )
 
 NO_ODOO = """\
@@ -121,7 +128,7 @@ def main():
         print(sandbox.stdout.readline().strip(), flush=True)
         reports = [
             arg for path in MARKETPLACE_REPORTS for arg in ("--report-file", str(path))
-        ]
+        ] + [arg for path in WALMART_RECON_FILES for arg in ("--recon-file", str(path))]
         marketplace = subprocess.Popen(
             [
                 sys.executable,
@@ -195,8 +202,9 @@ def main():
             "(bookkeeper)\n"
             f"  Goflow sandbox: http://127.0.0.1:{SANDBOX_PORT}/v1 "
             f"(token {SANDBOX_TOKEN})\n"
-            f"  Marketplace sandbox (Amazon): http://127.0.0.1:{MARKETPLACE_PORT} "
-            "(Settlements > Fetch Settlements imports a third settlement)\n"
+            f"  Marketplace sandbox (Amazon, Walmart): "
+            f"http://127.0.0.1:{MARKETPLACE_PORT} (Settlements > Fetch Settlements "
+            "imports a third Amazon settlement and a second Walmart one)\n"
             "  Ctrl-C stops Odoo, the sandboxes and PostgreSQL.\n",
             flush=True,
         )

@@ -30,6 +30,7 @@ _logger = logging.getLogger(__name__)
 COPY_BATCH_ROWS = 20_000
 DEMO_DIR = "connectbooks_goflow/demo"
 DEMO_FILES = ("amazon_settlement_demo_1.txt", "amazon_settlement_demo_2.txt")
+DEMO_WALMART_FILE = "walmart_recon_demo_1.csv"
 
 
 class ConnectbooksSettlementImport(models.AbstractModel):
@@ -125,11 +126,12 @@ class ConnectbooksSettlementImport(models.AbstractModel):
 
     @api.model
     def _load_demo_settlements(self):
-        """Demo data: two settlements of the demo store, costed from the data
-        the Goflow sandbox serves (demo/goflow_sandbox_demo.json) without
-        calling it (it is not running while Odoo installs). The first is
-        resolved and posted; the second keeps its missing costs to resolve."""
-        store = self.env.ref("connectbooks_goflow.demo_store_amazon_us")
+        """Demo data: two settlements of the Amazon demo store and one of the
+        Walmart demo store, costed from the data the Goflow sandbox serves
+        (demo/goflow_sandbox_demo.json) without calling it (it is not running
+        while Odoo installs). The first Amazon one and the Walmart one are
+        resolved and posted; the second Amazon one keeps its missing costs
+        to resolve."""
         with file_open(f"{DEMO_DIR}/goflow_sandbox_demo.json", "rb") as handle:
             dataset = json.load(handle)
         lines = [
@@ -144,14 +146,20 @@ class ConnectbooksSettlementImport(models.AbstractModel):
             product["item_number"]: (product.get("pricing") or {}).get("default_cost")
             for product in dataset["products"]
         }
+        stores = (
+            ("connectbooks_goflow.demo_store_amazon_us", DEMO_FILES),
+            ("connectbooks_goflow.demo_store_walmart_us", (DEMO_WALMART_FILE,)),
+        )
         settlements = self.env["connectbooks.settlement"]
-        for name in DEMO_FILES:
-            with file_open(f"{DEMO_DIR}/{name}", "rb") as handle:
-                settlement = self._import_file(store, handle, name)
-            settlement._sync_goflow_one(fetch=fetch)
-            settlements |= settlement
-        first = settlements[0]
-        for line in first.cost_line_ids.filtered(lambda c: c.state == STATE_MISSING):
+        for xmlid, names in stores:
+            store = self.env.ref(xmlid)
+            for name in names:
+                with file_open(f"{DEMO_DIR}/{name}", "rb") as handle:
+                    settlement = self._import_file(store, handle, name)
+                settlement._sync_goflow_one(fetch=fetch)
+                settlements |= settlement
+        posted = settlements[0] | settlements[-1]
+        for line in posted.cost_line_ids.filtered(lambda c: c.state == STATE_MISSING):
             line.write(
                 {
                     "unit_cost": default_costs.get(line.sku) or 1.0,
@@ -162,7 +170,7 @@ class ConnectbooksSettlementImport(models.AbstractModel):
                     "resolved_at": fields.Datetime.now(),
                 }
             )
-        first.action_post()
+        posted.action_post()
         return settlements
 
     @api.model
