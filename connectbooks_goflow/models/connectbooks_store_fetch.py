@@ -107,6 +107,7 @@ class ConnectbooksStore(models.Model):
         compute="_compute_marketplace_report_count"
     )
 
+    @api.depends(lambda self: self._fetch_connection_fields())
     def _compute_fetch_connected(self):
         for store in self:
             store.fetch_connected = bool(store._fetch_connection())
@@ -215,6 +216,12 @@ class ConnectbooksStore(models.Model):
         )
 
     # -- what each marketplace answers (overridden per marketplace) --
+
+    @api.model
+    def _fetch_connection_fields(self):
+        """The fields the store's connection is read from (each marketplace
+        adds its own)."""
+        return ["marketplace"]
 
     @api.model
     def _fetch_connected_domains(self):

@@ -55,6 +55,10 @@ class ConnectbooksStore(models.Model):
     # -- the fetch's marketplace steps --
 
     @api.model
+    def _fetch_connection_fields(self):
+        return [*super()._fetch_connection_fields(), "walmart_connection_id"]
+
+    @api.model
     def _fetch_connected_domains(self):
         return [
             *super()._fetch_connected_domains(),
