@@ -14,3 +14,4 @@ from . import test_settlement_import_walmart
 from . import test_amazon_fetch
 from . import test_walmart_fetch
 from . import test_walmart_settlement
+from . import test_migration_fetch_fields
