@@ -4,15 +4,19 @@ sandbox, the missing one resolved, posted with Walmart's default amount
 mappings, and its COGS workbook printed."""
 
 import io
+import os
 import zipfile
+from pathlib import Path
 
 import openpyxl
 
+from odoo import fields
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from ..core.cogs_workbook import COGS_COLUMNS
+from ..models.connectbooks_store_fetch import CRON_MAX_WAIT
 from .test_walmart_fetch import MUTED, REF, ROWS, WalmartFetchCase
 
 REPORT = "connectbooks_goflow.action_report_cogs_xlsx"
@@ -149,3 +153,53 @@ class TestWalmartSettlement(WalmartFetchCase):
             ("missing", "not_in_goflow"),
             msg="Goflow knows this order by its customer order number",
         )
+
+
+def _real_recon_zip():
+    """The genuine recon report's zip, where the optional folder of genuine
+    marketplace files is at hand (see tests/test_settlement_real_files.py at
+    the repository root), else ``None``."""
+    root = Path(__file__).resolve().parents[2]
+    folder = Path(
+        os.environ.get("CBG_REAL_SETTLEMENTS")
+        or root.parent / "shared" / "real-settlements"
+    )
+    found = sorted(folder.glob("walmart_recon_v1_*.zip")) if folder.is_dir() else []
+    return found[0] if found else None
+
+
+@tagged("post_install", "-at_install")
+class TestWalmartRealFile(WalmartFetchCase):
+    @mute_logger(*MUTED)
+    def test_genuine_report_fetched_synced_resolved_posted(self):
+        path = _real_recon_zip()
+        if path is None:
+            self.skipTest("no genuine Walmart recon report (set CBG_REAL_SETTLEMENTS)")
+        self.store_w.fetch_since = False
+        self.api.add_recon_file(path, report_date=fields.Date.today())
+        result = self.store_w._fetch(False, CRON_MAX_WAIT)
+        self.assertEqual((result.failed, result.error), (0, None))
+        settlement = self._settlements()
+        self.assertEqual(
+            (settlement.line_count, settlement.total_amount, settlement.balanced),
+            (5279, 8805.63, True),
+        )
+        self.assertTrue(settlement.last_sync_at, msg="synced after the fetch")
+        missing = settlement.cost_line_ids.filtered(lambda c: c.state == "missing")
+        missing.write({"unit_cost": 1.0, "state": "costed", "source": "manual"})
+        self.env["connectbooks.amount.mapping"].create(
+            {
+                "marketplace": "walmart",
+                "store_id": self.store_w.id,
+                "amount_description": "WFS RC_InventoryDisposalFee",
+                "role": "fulfillment_fee",
+            }
+        )
+        settlement.with_user(self.manager).action_post()
+        self.assertEqual(settlement.state, "posted")
+        clearing = settlement.move_id.line_ids.filtered(
+            lambda item: item.account_id == self.store_w.clearing_account_id
+        )
+        self.assertAlmostEqual(sum(clearing.mapped("balance")), 8805.63, places=2)
+        _content, kind = self.env["ir.actions.report"]._render(REPORT, settlement.ids)
+        self.assertEqual(kind, "xlsx")
