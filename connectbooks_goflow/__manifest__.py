@@ -18,6 +18,7 @@
         "security/ir.model.access.csv",
         "data/decimal_precision_data.xml",
         "data/connectbooks_amount_mapping_data.xml",
+        "data/connectbooks_amount_mapping_walmart_data.xml",
         "data/ir_cron_data.xml",
         "wizards/goflow_resolve_cost_wizard_views.xml",
         "wizards/goflow_cost_download_wizard_views.xml",

@@ -445,7 +445,7 @@ def _zip():
         (_png(), "This is an image (PNG), not a settlement text file."),
         (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00", "This is an image (JPEG)"),
         (b"GIF89a\x01\x00\x01\x00\x80\x00\x00\xff", "This is an image (GIF)"),
-        (_zip(), "This is a ZIP archive or an Excel workbook (.xlsx)"),
+        (_zip(), "This is a ZIP archive holding 'settlement.txt', which is not"),
         (gzip.compress(to_bytes(BASE))[:300], "This is a gzip archive (.gz)"),
         ("\ufeffx".encode("utf-32"), "This is UTF-32 text"),
     ],

@@ -12,6 +12,8 @@ Without it, these checks are skipped, saying so.
 import csv
 import io
 import os
+import zipfile
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,7 @@ import pytest
 from connectbooks_goflow.core.costing import cost_keys
 from connectbooks_goflow.core.settlement_parser import (
     SettlementFileError,
+    SettlementReader,
     read_settlement,
 )
 
@@ -116,11 +119,75 @@ def test_a_spreadsheet_resave_is_named():
         assert "saved by a spreadsheet program" in str(error), path.name
 
 
-def test_a_walmart_reconciliation_report_is_named():
-    recon = [p for p in FILES if first_line(p).startswith("Period Start Date,")]
-    if not recon:
+def walmart_reports():
+    """The genuine Walmart reports: CSV files and the zips holding one."""
+    reports = [p for p in FILES if first_line(p).startswith("Period Start Date,")]
+    for path in FILES:
+        if path.suffix.lower() == ".zip":
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+                if len(names) == 1:
+                    with archive.open(names[0]) as member:
+                        head = member.read(64).decode("utf-8", "replace")
+                    if head.startswith("Period Start Date,"):
+                        reports.append(path)
+    return reports
+
+
+def walmart_price_rows(path):
+    """(Σ Amount, Σ Ship Qty of the Sale and Refund Product Price rows with a
+    Partner Item Id, rows) counted with the csv module, apart from the reader."""
+    if path.suffix.lower() == ".zip":
+        with zipfile.ZipFile(path) as archive:
+            text = archive.read(archive.namelist()[0]).decode("utf-8-sig")
+    else:
+        text = path.read_text("utf-8-sig")
+    lines = text.splitlines()
+    records = list(csv.DictReader(io.StringIO("\n".join(lines[:1] + lines[3:]))))
+    units = {"Sale": 0, "Refund": 0}
+    for row in records:
+        if row["Transaction Type"] in units and row["Amount Type"] == "Product Price":
+            if row["Partner Item Id"]:
+                units[row["Transaction Type"]] += int(row["Ship Qty"])
+    total = sum(Decimal(row["Amount"]) for row in records)
+    return total, units, len(records)
+
+
+def test_walmart_reconciliation_reports_are_read():
+    """Each report reads whole: its rows add up to Total Payable, and the
+    units sold and refunded are those of the price rows."""
+    reports = walmart_reports()
+    if not reports:
         pytest.skip("no Walmart reconciliation report among the genuine files")
-    for path in recon:
-        _rows, error = read(path)
-        assert error is not None and len(error.errors) == 1, path.name
-        assert "Walmart's reconciliation report" in str(error), path.name
+    for path in reports:
+        with path.open("rb") as handle:
+            reader = SettlementReader(handle, filename=path.name)
+            rows = list(reader)
+        header = reader.header
+        total, units, count = walmart_price_rows(path)
+        assert header.layout == "walmart_recon_v1", path.name
+        assert len(rows) == count, path.name
+        assert sum(r.amount for r in rows) == total == header.total_amount, path.name
+        for kind, ttype in (("order", "Sale"), ("refund", "Refund")):
+            needed = sum(n.quantity for n in cost_keys(rows) if n.kind == kind)
+            assert needed == units[ttype], (path.name, kind)
+        assert not [r for r in rows if r.kind == "other"], path.name
+
+
+def test_the_genuine_walmart_report_of_july_2026():
+    """The one published report: 5,279 rows paying 8805.63, as CSV and zip."""
+    reports = [p for p in walmart_reports() if "20260728" in p.name]
+    if not reports:
+        pytest.skip("the Walmart report of 2026-07-28 is not among the genuine files")
+    for path in reports:
+        with path.open("rb") as handle:
+            header, rows = read_settlement(handle, filename=path.name)
+        assert len(rows) == 5279, path.name
+        assert header.total_amount == Decimal("8805.63"), path.name
+        assert header.settlement_id == "20260711-20260725", path.name
+        assert header.currency == "USD", path.name
+        untyped = [r for r in rows if not r.transaction_type]
+        assert [r.amount_description for r in untyped] == [
+            "WFS RC_InventoryDisposalFee"
+        ]
+        assert untyped[0].kind == "fee"

@@ -113,7 +113,9 @@ def test_one_slash_date_in_an_amazon_file_is_a_date_error():
     assert "'17/03/2024' is not a date" in str(error)
 
 
-def test_walmart_reconciliation_report_as_delivered():
+def test_walmart_reconciliation_report_is_read_natively():
+    """A recon report is told apart from a generic CSV by its columns; one
+    without the purchase order columns is refused for those, by name."""
     header = (
         "Period Start Date,Period End Date,Total Payable,Currency,Transaction Key,"
         "Transaction Posted Timestamp,Transaction Type,Transaction Description,"
@@ -128,8 +130,9 @@ def test_walmart_reconciliation_report_as_delivered():
         "Product Price,1,BLU-MUG-12OZ",
     ]
     error = refuse(("\n".join(rows) + "\n").encode(), "recon.csv")
-    assert len(error.errors) == 1, "one message, not the missing columns"
-    text = str(error)
-    assert "Walmart's reconciliation report" in text
-    assert "generic CSV layout" in text
-    assert "required column" not in text
+    assert [(i.line, i.column) for i in error.errors] == [
+        (1, "Purchase Order #"),
+        (1, "Purchase Order line #"),
+    ]
+    assert "required column is missing" in str(error)
+    assert "settlement_id" not in str(error)

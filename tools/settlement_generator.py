@@ -14,6 +14,9 @@ agree on order numbers, SKUs and quantities::
 
     python -m tools.settlement_generator --orders 150000 --seed 7 --out big.txt
     python -m tools.settlement_generator --orders 500 --match-sandbox --eu-decimal
+
+``--marketplace walmart`` writes Walmart's reconciliation report instead
+(:mod:`tools.walmart_recon_generator`), ``--zip`` the zip Walmart delivers.
 """
 
 import argparse
@@ -591,7 +594,8 @@ def _reimbursement(em, order, rng):
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m tools.settlement_generator",
-        description="Write a realistic Amazon Settlement V2 flat file.",
+        description="Write a realistic Amazon Settlement V2 flat file or "
+        "Walmart reconciliation report.",
     )
     parser.add_argument("--orders", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=1)
@@ -621,10 +625,26 @@ def main(argv=None):
         help="decimal commas and dd.mm.yyyy dates (Amazon EU), EUR",
     )
     parser.add_argument("--cp1252", action="store_true", help="Windows-1252 text")
+    parser.add_argument(
+        "--marketplace",
+        choices=("amazon", "walmart"),
+        default="amazon",
+        help="amazon: a Settlement V2 flat file; walmart: a reconciliation "
+        "report v1 (CSV)",
+    )
+    parser.add_argument(
+        "--zip",
+        action="store_true",
+        help="with --marketplace walmart: the zip Walmart delivers, holding the CSV",
+    )
     args = parser.parse_args(argv)
     if args.bom and args.cp1252:
         parser.error("--bom is for UTF-8 files only")
     out = sys.stdout.buffer if args.out == "-" else args.out
+    if args.marketplace == "walmart":
+        return _main_walmart(parser, args, out)
+    if args.zip:
+        parser.error("--zip is for --marketplace walmart")
     stats = write_settlement(
         out,
         orders=args.orders,
@@ -642,6 +662,41 @@ def main(argv=None):
     print(
         f"settlement {stats.settlement_id}: {stats.rows} rows, {stats.orders} orders, "
         f"{stats.refunds} refunds, total {stats.total} {stats.currency}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _main_walmart(parser, args, out):
+    # Imported here: the Walmart generator builds on this module.
+    from tools.walmart_recon_generator import write_walmart_recon  # noqa: PLC0415
+
+    unused = [
+        flag
+        for flag, value in (
+            ("--settlement-id", args.settlement_id),
+            ("--bom", args.bom),
+            ("--eu-decimal", args.eu_decimal),
+            ("--cp1252", args.cp1252),
+        )
+        if value
+    ]
+    if unused:
+        parser.error(f"{', '.join(unused)}: not for --marketplace walmart")
+    stats = write_walmart_recon(
+        out,
+        orders=args.orders,
+        seed=args.seed,
+        skus=args.skus,
+        match_sandbox=args.match_sandbox,
+        missing_share=args.missing_share,
+        dataset=_read_dataset(args.data) if args.data else None,
+        zip_archive=args.zip,
+        crlf=args.crlf,
+    )
+    print(
+        f"Walmart payment {stats.settlement_id}: {stats.rows} rows, {stats.orders} "
+        f"orders, {stats.refunds} refunds, total {stats.total} {stats.currency}",
         file=sys.stderr,
     )
     return 0

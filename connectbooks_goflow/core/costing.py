@@ -126,14 +126,15 @@ class CostNeed(NamedTuple):
 
 # Refund rows that give the buyer's money back for the goods themselves
 # (the ItemPrice descriptions of Amazon V2 files); Goodwill is a credit.
+# Walmart names the same amounts by their amount type (Product Price, ...).
 GOODS_REFUND_DESCRIPTIONS = frozenset({"principal", "shipping", "giftwrap"})
 
 
 def _is_goods_refund(row):
-    return (
-        row.amount_type.lower() == "itemprice"
-        and row.amount_description.lower() in GOODS_REFUND_DESCRIPTIONS
-    )
+    amount_type = row.amount_type.lower()
+    if amount_type == "itemprice":
+        return row.amount_description.lower() in GOODS_REFUND_DESCRIPTIONS
+    return amount_type in const.WALMART_GOODS_AMOUNT_TYPES
 
 
 def cost_keys(rows):
@@ -151,9 +152,12 @@ def cost_keys(rows):
       not come through the parser can).
     * **refund** rows with a SKU: the units refunded, as positive units with
       sign -1. Amazon writes the refunded quantity on refund rows, or 0 (also
-      negative quantities are seen); when every row of the refund leaves it at
-      0, each distinct refunded item (order item code, else merchant
-      adjustment item id, else the SKU itself) counts as one unit.
+      negative quantities are seen; Walmart writes its Ship Qty); when every
+      row of the refund leaves it at 0, each distinct refunded item (order
+      item code, else merchant adjustment item id, else the SKU itself)
+      counts as one unit. The goods come back only with a refunded price
+      (Amazon's ItemPrice Principal, Shipping, GiftWrap; Walmart's Product,
+      Shipping, Gift wrap Price).
     * **adjustment** rows with a SKU and a non-zero quantity (FBA inventory
       reimbursements, liquidations): units gone when Amazon pays (amount >= 0),
       units back when it takes the money back (amount < 0, e.g.

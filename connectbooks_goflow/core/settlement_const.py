@@ -18,6 +18,11 @@ Sources, cited per block below:
   transaction-type / amount-type / amount-description values.
 * [WM-learn] Walmart Marketplace Learn, payment report overview; [WM-header]: public
   fixtures of Walmart's reconciliation report.
+* [WM-recon] Walmart Marketplace developer docs, "Recon Report" (v1) and "Recon
+  Report JSON" (its field names, the PaymentSummary row)
+  https://developer.walmart.com/us-marketplace/docs/recon-report
+  https://developer.walmart.com/us-marketplace/docs/recon-report-json
+* [WM-legacy] Walmart's legacy (v0) recon report: SALE / REFUNDED / ADJMNT.
 * [REAL-V2], [REAL-V1], [REAL-XLS], [REAL-WM]: genuine settlement files published
   by sellers (an Amazon.com V2 file of 2017, Amazon.ca Flat File V1 files of 2025,
   the same V2 file re-saved by Excel, a Walmart reconciliation report v1 of
@@ -32,7 +37,13 @@ Every vocabulary is compared lower-cased: casing differs between sources
 LAYOUT_AUTO = "auto"
 LAYOUT_AMAZON_V2 = "amazon_v2"
 LAYOUT_GENERIC_CSV = "generic_csv"
-LAYOUTS = (LAYOUT_AUTO, LAYOUT_AMAZON_V2, LAYOUT_GENERIC_CSV)
+LAYOUT_WALMART_RECON_V1 = "walmart_recon_v1"
+LAYOUTS = (
+    LAYOUT_AUTO,
+    LAYOUT_AMAZON_V2,
+    LAYOUT_GENERIC_CSV,
+    LAYOUT_WALMART_RECON_V1,
+)
 
 # --- Kinds of row (connectbooks.settlement.line.kind) -----------------------
 
@@ -265,8 +276,8 @@ AMAZON_V1_COLUMNS = frozenset(
     }
 )
 # Walmart's reconciliation report as Walmart delivers it (columns normalised
-# like any header cell) [WM-header] [REAL-WM]: read through the generic CSV
-# layout once converted, not directly.
+# like any header cell) [WM-header] [REAL-WM]: a header with these and no
+# settlement id is read by ``walmart_recon`` (layout walmart_recon_v1).
 WALMART_RECON_COLUMNS = frozenset(
     {"period_start_date", "total_payable", "transaction_key", "partner_item_id"}
 )
@@ -288,6 +299,168 @@ ID_FIELDS = (
     F_ORDER_ITEM_CODE,
     F_MERCHANT_ORDER_ITEM_ID,
     F_MERCHANT_ADJUSTMENT_ITEM_ID,
+)
+
+# --- Walmart reconciliation report v1 ---------------------------------------
+# The CSV Walmart's Payments API (``reconFile?reportVersion=v1``) and Seller
+# Center deliver, in a zip holding that one file [WM-recon] [REAL-WM]:
+#   line 1  the header (43 columns in 2026, read by name; more may come);
+#   line 2  "Number of Lines in file N": N counts the lines after it;
+#   line 3  the PaymentSummary row: period, Total Payable, currency, posted
+#           date, payment description (shorter than the header: 34 fields);
+#   then one row per amount, amounts summing to Total Payable.
+# Dates are month first (07/16/2026), a date without a time.
+
+WALMART_COLUMNS = (
+    "Period Start Date",
+    "Period End Date",
+    "Total Payable",
+    "Currency",
+    "Transaction Key",
+    "Transaction Posted Timestamp",
+    "Transaction Type",
+    "Transaction Description",
+    "Customer Order #",
+    "Customer Order line #",
+    "Purchase Order #",
+    "Purchase Order line #",
+    "Amount",
+    "Amount Type",
+    "Ship Qty",
+    "Commission Rate",
+    "Base Commission Rate",
+    "Transaction Reason Description",
+    "Partner Item Id",
+    "Partner GTIN",
+    "Partner Item Name",
+    "Product Tax Code",
+    "Ship to State",
+    "Ship to City",
+    "Ship to Zipcode",
+    "Contract Category",
+    "Product Type",
+    "Commission Rule",
+    "Shipping Method",
+    "Fulfillment Type",
+    "Fulfillment Details",
+    "Original Commission",
+    "Commission Incentive Program",
+    "Commission Saving",
+    "Customer Promo Type",
+    "Total Walmart Funded Savings Program",
+    "Campaign Id",
+    "Item Condition",
+    "Original charge",
+    "Charge Savings",
+    "Incentive Program Name",
+    "Ship to country",
+    "Store Id",
+)
+# The columns the reader uses, by their header names, in the order of its
+# internal row tuple; all but the fulfillment type are required.
+WALMART_FIELDS = (
+    "Period Start Date",
+    "Period End Date",
+    "Total Payable",
+    "Currency",
+    "Transaction Key",
+    "Transaction Posted Timestamp",
+    "Transaction Type",
+    "Transaction Description",
+    "Customer Order #",
+    "Customer Order line #",
+    "Purchase Order #",
+    "Purchase Order line #",
+    "Amount",
+    "Amount Type",
+    "Ship Qty",
+    "Partner Item Id",
+    "Fulfillment Type",
+)
+WALMART_OPTIONAL_FIELDS = frozenset({"Fulfillment Type"})
+# Line 2 of the file [REAL-WM]; compared lower-cased.
+WALMART_LINE_COUNT_PREFIX = "number of lines in file"
+WALMART_MARKETPLACE_NAME = "Walmart.com"
+# The settlement id of a Walmart payment. The report carries no payment or
+# settlement number: a payment is its period (start and end date), which
+# every file of it states the same way, uploaded or fetched
+# [WM-recon] [REAL-WM]; the date the API lists the report under is not in the
+# file. One cycle has one period, so (store, period) is unique.
+WALMART_SETTLEMENT_ID_FORMAT = "{start:%Y%m%d}-{end:%Y%m%d}"
+
+# Which Walmart number is the order id Goflow knows the order by: the
+# customer order number (what the buyer sees; the default) or the purchase
+# order number (one per shipping node of a customer order). The other one
+# becomes the merchant order id. A store setting, passed to the reader.
+WALMART_ORDER_CUSTOMER = "customer_order"
+WALMART_ORDER_PURCHASE = "purchase_order"
+WALMART_ORDER_NUMBERS = (WALMART_ORDER_CUSTOMER, WALMART_ORDER_PURCHASE)
+
+# Transaction Type values, lower-cased [WM-recon] [WM-learn] [REAL-WM]
+# (v1: Sale, Refund, Adjustment, Service Fee, PaymentSummary; one real row has
+# none) and the legacy v0 spellings [WM-legacy].
+WALMART_SUMMARY_TYPE = "paymentsummary"
+WALMART_SALE_TYPES = frozenset({"sale"})
+WALMART_REFUND_TYPES = frozenset({"refund", "refunded"})
+WALMART_ADJUSTMENT_TYPES = frozenset({"adjustment", "adjmnt"})
+WALMART_FEE_TYPES = frozenset({"service fee"})
+WALMART_RESERVE_TYPES = frozenset({"reserve", "release reserve"})
+# Amount Type values, lower-cased [WM-recon] [WM-learn] [REAL-WM].
+WALMART_AMOUNT_TYPES = frozenset(
+    {
+        "product price",
+        "product tax",
+        "product tax withheld",
+        "shipping price",
+        "shipping tax",
+        "shipping tax withheld",
+        "gift wrap price",
+        "gift wrap tax",
+        "commission on product",
+        "commission on shipping",
+        "commission on gift wrap",
+        "promo code",
+        "total walmart funded savings",
+        "other tax (fees)",
+        "fee/reimbursement",
+        "wfs inventory fee/reimbursement",
+        # the reserve held or released (Reserve / Release Reserve rows); the
+        # name of its amount type is not confirmed by a real file
+        "reserve",
+    }
+)
+# The rows that refund the goods themselves (Amazon's ItemPrice Principal,
+# Shipping, GiftWrap): a refund with one of them brings the goods back.
+WALMART_GOODS_AMOUNT_TYPES = frozenset(
+    {"product price", "shipping price", "gift wrap price"}
+)
+# Transaction Description of Walmart Fulfillment Services (WFS) charges: fees,
+# whatever their Transaction Type (Adjustment, Service Fee or none)
+# [REAL-WM] [WM-learn]. A description starting with "WFS " that is not an
+# inventory movement below is a fee too.
+WALMART_FEE_DESCRIPTION_PREFIX = "wfs "
+WALMART_FEE_DESCRIPTIONS = frozenset(
+    {
+        "wfs fulfillment fee",
+        "wfs return processing fee",
+        "wfs returned item disposal fee",
+        "wfs storagefee",
+        "wfs rc_inventorydisposalfee",
+        "wfs inventorydisposalfee",
+        "wfs inboundtransportationfee",
+        "wfs prepservicefee",
+    }
+)
+# WFS inventory lost, damaged or found in Walmart's warehouse: goods leave or
+# come back to stock (Amazon's FBA inventory reimbursements).
+WALMART_INVENTORY_DESCRIPTIONS = frozenset(
+    {
+        "wfs lostinventory",
+        "wfs damageinwarehouse",
+        "wfs foundinventory",
+        "wfs lostinventoryreimbursement",
+        "wfs damagedinventoryreimbursement",
+    }
 )
 
 # --- Number and date formats -------------------------------------------------

@@ -32,6 +32,7 @@ from typing import BinaryIO
 
 from . import settlement_const as const
 from .costing import deposit_check
+from .settlement_archive import ArchiveError, is_zip, open_single_csv
 
 __all__ = [
     "SettlementFileError",
@@ -275,8 +276,6 @@ _NOT_TEXT = (
 )
 # Leading bytes of files that are not text: what they are, what to do.
 _MAGIC = (
-    (b"PK\x03\x04", "a ZIP archive or an Excel workbook (.xlsx)", _ARCHIVE),
-    (b"PK\x05\x06", "an empty ZIP archive", _ARCHIVE),
     (b"\x1f\x8b", "a gzip archive (.gz)", _ARCHIVE),
     (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive", _ARCHIVE),
     (b"Rar!\x1a\x07", "a RAR archive", _ARCHIVE),
@@ -314,17 +313,30 @@ class _LineSource:
     UTF-8 byte comes while everything before it was plain ASCII is read as
     CP-1252 from there on (both agree on ASCII, so nothing read earlier
     changes). UTF-16 with a BOM (Excel's "Unicode text") is read too.
-    CRLF, LF and CR line ends are accepted.
+    CRLF, LF and CR line ends are accepted. A zip archive holding one CSV
+    file (as Walmart delivers its reports) is read through: :attr:`member`
+    is then the name of that file.
     """
 
     def __init__(self, fileobj, issues):
-        self._file = fileobj
         self._issues = issues
         self.lines_read = 0
+        self.member = None
         head = _read_exactly(fileobj, const.SNIFF_BYTES)
         if not head.strip():
             issues.add(None, None, "The file is empty.")
             raise _Fatal
+        if is_zip(head):
+            try:
+                self.member, fileobj = open_single_csv(fileobj, head)
+                head = _read_exactly(fileobj, const.SNIFF_BYTES)
+            except ArchiveError as exc:
+                issues.add(None, None, str(exc))
+                raise _Fatal from None
+            if not head.strip():
+                issues.add(None, None, f"'{self.member}' in the ZIP archive is empty.")
+                raise _Fatal
+        self._file = fileobj
         for magic, what, advice in _MAGIC:
             # Some signatures ("BM", "RIFF") are also how a text line may
             # start: such a file is taken for what it says only when it is
@@ -369,10 +381,23 @@ class _LineSource:
         yield self._head
         read = self._file.read
         while True:
-            block = read(const.READ_BLOCK_BYTES)
+            try:
+                block = read(const.READ_BLOCK_BYTES)
+            except ArchiveError as exc:
+                self._issues.add(self.lines_read + 1, None, str(exc))
+                raise _Fatal from None
             if not block:
                 return
             yield block
+
+    def first_line(self):
+        """The first non-blank line of the file, decoded leniently: enough
+        to tell layouts apart before reading."""
+        encoding = "utf-16" if self.encoding == "utf-16" else "utf-8"
+        for line in self._head.decode(encoding, errors="replace").splitlines():
+            if line.strip():
+                return line
+        return ""
 
     def batches(self):
         """Yield lists of lines; ``self.lines_read`` counts lines yielded."""
@@ -692,38 +717,82 @@ def _normalise(name):
     return const.HEADER_ALIASES.get(key, key)
 
 
+def _walmart(layout, source):
+    """Is the file to be read as Walmart's reconciliation report?"""
+    if layout != const.LAYOUT_AUTO:
+        return layout == const.LAYOUT_WALMART_RECON_V1
+    line = source.first_line()
+    if "," not in line:
+        return False
+    names = {_normalise(cell) for cell in next(csv.reader([line]))}
+    return const.WALMART_RECON_COLUMNS <= names and const.F_SETTLEMENT_ID not in names
+
+
 class SettlementReader:
     """Read one settlement file.
 
     :param fileobj: binary file object, read once from its current position
+        (a zip archive holding one CSV file is read through)
     :param filename: shown in the error message
-    :param layout: ``"auto"`` (tab-separated -> ``amazon_v2``, comma or
-        semicolon -> ``generic_csv``), ``"amazon_v2"`` or ``"generic_csv"``
+    :param layout: ``"auto"`` (Walmart's reconciliation report ->
+        ``walmart_recon_v1``, else tab-separated -> ``amazon_v2``, comma or
+        semicolon -> ``generic_csv``) or one of ``settlement_const.LAYOUTS``
+    :param order_number: Walmart reports only: which Walmart number becomes
+        the order id (``settlement_const.WALMART_ORDER_NUMBERS``; None: the
+        customer order number)
     :raise SettlementFileError: at construction when the file has no usable
         header or summary; at the end of iteration for everything else
 
-    :attr:`header` is available after construction. Iterating yields
-    :class:`SettlementRow` objects; when the file is exhausted the totals are
-    checked and all problems found raise one :class:`SettlementFileError`.
+    Constructing it returns a
+    :class:`~.walmart_recon.WalmartReconReader` (a subclass) for a Walmart
+    reconciliation report. :attr:`header` is available after construction.
+    Iterating yields :class:`SettlementRow` objects; when the file is
+    exhausted the totals are checked and all problems found raise one
+    :class:`SettlementFileError`.
     """
 
-    def __init__(self, fileobj: BinaryIO, *, filename=None, layout="auto"):
+    def __new__(cls, fileobj, *, layout="auto", **_options):
         if layout not in const.LAYOUTS:
             raise ValueError(f"unknown layout {layout!r}")
+        issues = _Issues()
+        source = failure = None
+        try:
+            # A fatal problem is already recorded in the issues, raised later.
+            with suppress(_Fatal):
+                source = _LineSource(fileobj, issues)
+        except Exception as exc:  # a bug of the reader: said by __init__
+            failure = exc
+        if cls is SettlementReader and source is not None and _walmart(layout, source):
+            # Imported here: walmart_recon builds on this module.
+            from .walmart_recon import WalmartReconReader  # noqa: PLC0415
+
+            cls = WalmartReconReader
+        reader = super().__new__(cls)
+        reader._opened = (issues, source, failure)
+        return reader
+
+    def __init__(
+        self, fileobj: BinaryIO, *, filename=None, layout="auto", order_number=None
+    ):
         self.filename = filename
         self.rows_read = 0
         self.total = Decimal(0)
-        self._issues = _Issues()
+        self._issues, source, failure = self._opened
+        del self._opened
         self._numbers = _Numbers(self._issues)
         self._iterated = False
         self._first_rows = []
         self._amazon_names = False
         # Issues of the rows read ahead wait for the end, with the others.
         self._ahead_issues = 0
+        if failure is not None:
+            self._fail(failure, None)
         try:
             # A fatal problem is already recorded in the issues, raised below.
             with suppress(_Fatal):
-                self._source = _LineSource(fileobj, self._issues)
+                if source is None:
+                    raise _Fatal
+                self._source = source
                 self._lines = self._source.batches()
                 self._read_header(layout)
                 self._read_summary()
@@ -849,12 +918,9 @@ class SettlementReader:
             self._issues.add(
                 line_no,
                 None,
-                "This is Walmart's reconciliation report as Walmart delivers it, "
-                "which is not imported directly: convert it to the generic CSV "
-                "layout (Period Start/End Date to the settlement dates, Total "
-                "Payable to total_amount, Partner Item Id to sku, Ship Qty to "
-                "quantity; the add-on's docs/generic_csv.md says how) and import "
-                "that file.",
+                "This is Walmart's reconciliation report, which is not in the "
+                f"{self.layout} layout asked for: import it with the layout "
+                f"'{const.LAYOUT_AUTO}' or '{const.LAYOUT_WALMART_RECON_V1}'.",
             )
             raise _Fatal
         if not known:

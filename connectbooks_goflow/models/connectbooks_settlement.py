@@ -138,7 +138,11 @@ class ConnectbooksSettlement(models.Model):
     last_sync_error = fields.Char(readonly=True, copy=False)
     filename = fields.Char(readonly=True)
     layout = fields.Selection(
-        [("amazon_v2", "Amazon Settlement V2"), ("generic_csv", "Generic CSV")],
+        [
+            ("amazon_v2", "Amazon Settlement V2"),
+            ("generic_csv", "Generic CSV"),
+            ("walmart_recon_v1", "Walmart Reconciliation Report v1"),
+        ],
         readonly=True,
     )
     # Where the file came from: informational (what prevents a second

@@ -10,4 +10,5 @@ from . import test_ui_tours
 from . import test_rpc_guards
 from . import test_cost_workbook
 from . import test_settlement_import_uploads
+from . import test_settlement_import_walmart
 from . import test_amazon_fetch

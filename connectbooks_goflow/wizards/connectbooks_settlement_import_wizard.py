@@ -25,8 +25,9 @@ class ConnectbooksSettlementImportWizard(models.TransientModel):
         "wizard_id",
         "attachment_id",
         string="Files",
-        help="Amazon Settlement V2 flat files (tab-separated) or files in the "
-        "generic CSV layout; one settlement per file.",
+        help="Amazon Settlement V2 flat files (tab-separated), Walmart "
+        "reconciliation reports (the CSV or its zip) or files in the generic CSV "
+        "layout; one settlement per file.",
     )
     error_message = fields.Text(readonly=True)
     settlement_ids = fields.Many2many(
