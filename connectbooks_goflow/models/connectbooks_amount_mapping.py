@@ -21,7 +21,11 @@ class ConnectbooksAmountMapping(models.Model):
         "res.company", related="store_id.company_id", store=True, index=True
     )
     transaction_type = fields.Char(help="Empty matches any transaction type.")
-    amount_type = fields.Char(required=True)
+    # Empty is a value, not "any": it matches the rows that have no amount
+    # type (Walmart leaves it blank on some WFS fee rows).
+    amount_type = fields.Char(
+        help="Empty matches only the rows without an amount type.",
+    )
     amount_description = fields.Char(help="Empty matches any description.")
     role = fields.Selection(
         list(ACCOUNT_ROLES),
@@ -85,7 +89,7 @@ class ConnectbooksAmountMapping(models.Model):
                     ("marketplace", "=", mapping.marketplace),
                     ("store_id", "=", mapping.store_id.id),
                     ("transaction_type", "=ilike", mapping.transaction_type or False),
-                    ("amount_type", "=ilike", mapping.amount_type),
+                    ("amount_type", "=ilike", mapping.amount_type or False),
                     (
                         "amount_description",
                         "=ilike",
@@ -119,7 +123,7 @@ class ConnectbooksAmountMapping(models.Model):
                 rule_id=m.id,
                 store_id=m.store_id.id or None,
                 transaction_type=m.transaction_type or "",
-                amount_type=m.amount_type,
+                amount_type=m.amount_type or "",
                 amount_description=m.amount_description or "",
             )
             for m in mappings

@@ -58,7 +58,8 @@ LINE_ROLE = SQL(
          WHERE m.active
            AND m.marketplace = st.marketplace
            AND (m.store_id = st.id OR m.store_id IS NULL)
-           AND LOWER(BTRIM(m.amount_type)) = LOWER(BTRIM(l.amount_type))
+           AND COALESCE(LOWER(BTRIM(m.amount_type)), '')
+               = LOWER(BTRIM(COALESCE(l.amount_type, '')))
            AND COALESCE(LOWER(BTRIM(m.transaction_type)), '')
                IN ('', LOWER(BTRIM(COALESCE(l.transaction_type, ''))))
            AND COALESCE(LOWER(BTRIM(m.amount_description)), '')
