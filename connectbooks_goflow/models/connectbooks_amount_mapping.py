@@ -21,11 +21,10 @@ class ConnectbooksAmountMapping(models.Model):
         "res.company", related="store_id.company_id", store=True, index=True
     )
     transaction_type = fields.Char(help="Empty matches any transaction type.")
-    # Not required: Walmart writes a few WFS rows without an amount type
-    # (real-settlements), and such a row must be mappable to be posted.
+    # Empty is a value, not "any": it matches the rows that have no amount
+    # type (Walmart leaves it blank on some WFS fee rows).
     amount_type = fields.Char(
-        help="Empty matches only the rows without an amount type (Walmart "
-        "writes a few WFS rows without one)."
+        help="Empty matches only the rows without an amount type.",
     )
     amount_description = fields.Char(help="Empty matches any description.")
     role = fields.Selection(

@@ -46,29 +46,52 @@ def _bucket_of_role(role_sql):
 # The amount mapping rule of a settlement line, as connectbooks.amount.mapping
 # _mapping_index decides it (core/mapping.MappingIndex): the store's rules,
 # then the marketplace's; within each an exact description, then an exact
-# transaction type; values compared trimmed and lower-cased. Evaluated per
-# distinct (store, transaction type, amount type, description), not per row:
-# PostgreSQL memoizes the lateral lookup, so a million rows cost a hash probe
-# each.
+# transaction type; values compared trimmed and lower-cased.
+#
+# The rule is looked up once per distinct (settlement, transaction type,
+# amount type, description) of the lines -- a few hundred for a million rows
+# -- and the lines are joined to those by hash. The combinations are a
+# DISTINCT over the same lines, so a filter on the settlement reaches them
+# too. A per-row lateral lookup would leave it to the planner to memoize it,
+# which it does not do on tables without statistics (a new database: the
+# P&L of a million rows then took minutes).
 LINE_ROLE = SQL(
     """
-    LEFT JOIN LATERAL (
-        SELECT m.role
-          FROM connectbooks_amount_mapping m
-         WHERE m.active
-           AND m.marketplace = st.marketplace
-           AND (m.store_id = st.id OR m.store_id IS NULL)
-           AND LOWER(BTRIM(m.amount_type)) = LOWER(BTRIM(l.amount_type))
-           AND COALESCE(LOWER(BTRIM(m.transaction_type)), '')
-               IN ('', LOWER(BTRIM(COALESCE(l.transaction_type, ''))))
-           AND COALESCE(LOWER(BTRIM(m.amount_description)), '')
-               IN ('', LOWER(BTRIM(COALESCE(l.amount_description, ''))))
-         ORDER BY m.store_id IS NULL,
-                  COALESCE(BTRIM(m.amount_description), '') = '',
-                  COALESCE(BTRIM(m.transaction_type), '') = '',
-                  m.id
-         LIMIT 1
-    ) r ON TRUE
+    JOIN (
+        SELECT c.settlement_id, c.transaction_type, c.amount_type,
+               c.amount_description, r.role
+          FROM (
+                SELECT DISTINCT settlement_id,
+                       COALESCE(transaction_type, '') AS transaction_type,
+                       COALESCE(amount_type, '') AS amount_type,
+                       COALESCE(amount_description, '') AS amount_description
+                  FROM connectbooks_settlement_line
+               ) c
+          JOIN connectbooks_settlement cs ON cs.id = c.settlement_id
+          JOIN connectbooks_store st ON st.id = cs.store_id
+          LEFT JOIN LATERAL (
+              SELECT m.role
+                FROM connectbooks_amount_mapping m
+               WHERE m.active
+                 AND m.marketplace = st.marketplace
+                 AND (m.store_id = st.id OR m.store_id IS NULL)
+                 AND COALESCE(LOWER(BTRIM(m.amount_type)), '')
+                     = LOWER(BTRIM(c.amount_type))
+                 AND COALESCE(LOWER(BTRIM(m.transaction_type)), '')
+                     IN ('', LOWER(BTRIM(c.transaction_type)))
+                 AND COALESCE(LOWER(BTRIM(m.amount_description)), '')
+                     IN ('', LOWER(BTRIM(c.amount_description)))
+               ORDER BY m.store_id IS NULL,
+                        COALESCE(BTRIM(m.amount_description), '') = '',
+                        COALESCE(BTRIM(m.transaction_type), '') = '',
+                        m.id
+               LIMIT 1
+          ) r ON TRUE
+    ) lr
+      ON lr.settlement_id = l.settlement_id
+     AND lr.transaction_type = COALESCE(l.transaction_type, '')
+     AND lr.amount_type = COALESCE(l.amount_type, '')
+     AND lr.amount_description = COALESCE(l.amount_description, '')
     """
 )
 
@@ -251,11 +274,8 @@ class ConnectbooksSettlementPnl(models.Model):
                                    %(bucket)s AS bucket,
                                    FALSE AS missing
                               FROM connectbooks_settlement_line l
-                              JOIN connectbooks_settlement ls
-                                ON ls.id = l.settlement_id
-                              JOIN connectbooks_store st ON st.id = ls.store_id
                               %(line_role)s
-                             WHERE r.role IS NULL OR r.role NOT IN %(left_out)s
+                             WHERE lr.role IS NULL OR lr.role NOT IN %(left_out)s
                             UNION ALL
                             %(cost_lines)s
                            ) u
@@ -263,7 +283,7 @@ class ConnectbooksSettlementPnl(models.Model):
                    ) g
               JOIN connectbooks_settlement s ON s.id = g.settlement_id
             """,
-            bucket=_bucket_of_role(SQL("r.role")),
+            bucket=_bucket_of_role(SQL("lr.role")),
             line_role=LINE_ROLE,
             left_out=tuple(ROLE_LEFT_OUT),
             cost_lines=self.env["goflow.cost.line"]._pnl_query(SQL(str(BUCKET_COST))),

@@ -66,9 +66,31 @@ class TestSettlementImportWalmart(ConnectbooksCase):
         )
         self.assertEqual(
             settlement.unmapped_count,
-            1,
-            msg="Walmart's defaults map all but the row without an amount type",
+            0,
+            msg="Walmart's defaults map every row, the one without an amount "
+            "type by its description",
         )
+        disposal = settlement.line_ids.filtered(
+            lambda line: line.amount_description == "WFS RC_InventoryDisposalFee"
+        )
+        self.assertFalse(disposal.amount_type)
+        # The P&L classifies it by the same rule: a fee, not "other".
+        group = settlement.line_ids.filtered(
+            lambda line: (
+                line.kind == disposal.kind and not line.order_ref and not line.sku
+            )
+        )
+        pnl = self.env["connectbooks.settlement.pnl"].search(
+            [
+                ("settlement_id", "=", settlement.id),
+                ("kind", "=", disposal.kind),
+                ("order_ref", "=", False),
+                ("sku", "=", False),
+            ]
+        )
+        self.assertEqual(len(pnl), 1)
+        self.assertAlmostEqual(pnl.fees, sum(group.mapped("amount")))
+        self.assertAlmostEqual(pnl.other, 0.0)
 
     def test_recon_zip_imported(self):
         settlement = self._import("recon.zip", self.recon_zip)

@@ -21,52 +21,11 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-# The header of a v1 recon file, in Walmart's order.
-COLUMNS = (
-    "Period Start Date",
-    "Period End Date",
-    "Total Payable",
-    "Currency",
-    "Transaction Key",
-    "Transaction Posted Timestamp",
-    "Transaction Type",
-    "Transaction Description",
-    "Customer Order #",
-    "Customer Order line #",
-    "Purchase Order #",
-    "Purchase Order line #",
-    "Amount",
-    "Amount Type",
-    "Ship Qty",
-    "Commission Rate",
-    "Base Commission Rate",
-    "Transaction Reason Description",
-    "Partner Item Id",
-    "Partner GTIN",
-    "Partner Item Name",
-    "Product Tax Code",
-    "Ship to State",
-    "Ship to City",
-    "Ship to Zipcode",
-    "Contract Category",
-    "Product Type",
-    "Commission Rule",
-    "Shipping Method",
-    "Fulfillment Type",
-    "Fulfillment Details",
-    "Original Commission",
-    "Commission Incentive Program",
-    "Commission Saving",
-    "Customer Promo Type",
-    "Total Walmart Funded Savings Program",
-    "Campaign Id",
-    "Item Condition",
-    "Original charge",
-    "Charge Savings",
-    "Incentive Program Name",
-    "Ship to country",
-    "Store Id",
-)
+from connectbooks_goflow.core.settlement_const import WALMART_COLUMNS
+
+# The header of a v1 recon file, in Walmart's order: the reader's own list,
+# as the settlement generator uses it.
+COLUMNS = WALMART_COLUMNS
 PREAMBLE = "Number of Lines in file"
 PAYMENT_SUMMARY = "PaymentSummary"
 # Walmart writes the summary row shorter than the header.
