@@ -11,7 +11,6 @@ from pathlib import Path
 import openpyxl
 
 from odoo import fields
-from odoo.exceptions import UserError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
@@ -81,19 +80,8 @@ class TestWalmartSettlement(WalmartFetchCase):
         wizard.action_resolve()
         self.assertEqual(settlement.missing_count, 0)
         self.assertEqual(settlement.cost_status, "complete")
-        # Post, as the manager: Walmart's default mappings book every row but
-        # the WFS row Walmart writes without an amount type; the manager maps
-        # it for the store first.
-        with self.assertRaisesRegex(UserError, "WFS RC_InventoryDisposalFee"):
-            settlement.with_user(self.manager).action_post()
-        self.env["connectbooks.amount.mapping"].with_user(self.manager).create(
-            {
-                "marketplace": "walmart",
-                "store_id": self.store_w.id,
-                "amount_description": "WFS RC_InventoryDisposalFee",
-                "role": "fulfillment_fee",
-            }
-        )
+        # Post, as the manager: Walmart's default mappings book every row,
+        # the WFS row Walmart writes without an amount type included.
         settlement.with_user(self.manager).action_post()
         self.assertEqual(settlement.state, "posted")
         self.assertEqual(settlement.move_id.state, "posted")
@@ -187,14 +175,6 @@ class TestWalmartRealFile(WalmartFetchCase):
         self.assertTrue(settlement.last_sync_at, msg="synced after the fetch")
         missing = settlement.cost_line_ids.filtered(lambda c: c.state == "missing")
         missing.write({"unit_cost": 1.0, "state": "costed", "source": "manual"})
-        self.env["connectbooks.amount.mapping"].create(
-            {
-                "marketplace": "walmart",
-                "store_id": self.store_w.id,
-                "amount_description": "WFS RC_InventoryDisposalFee",
-                "role": "fulfillment_fee",
-            }
-        )
         settlement.with_user(self.manager).action_post()
         self.assertEqual(settlement.state, "posted")
         clearing = settlement.move_id.line_ids.filtered(
