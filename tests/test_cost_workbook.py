@@ -2,8 +2,9 @@
 in with openpyxl as a person would, read back."""
 
 import io
+import re
 import zipfile
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import openpyxl
@@ -32,6 +33,9 @@ from connectbooks_goflow.core.cost_workbook import (
     ROW_TOO_LARGE,
     WORKBOOK_OPTIONS,
     WorkbookError,
+    _data_rows,
+    _data_rows_openpyxl,
+    _row_number,
     parse_key,
     read_workbook,
     row_key,
@@ -379,3 +383,112 @@ def test_some_other_workbook():
     with pytest.raises(WorkbookError) as caught:
         read_workbook(out.getvalue(), SECRET)
     assert caught.value.code == FILE_NOT_COSTS
+
+
+# --- reader: the sheet's cells -------------------------------------------------
+
+# Rows as no spreadsheet program writes them, but a file may hold them: rows
+# and cells without their ``r``, rows out of order, a cell after the last one
+# of its row, inline and shared strings, booleans, errors, dates by their
+# style, a shared formula whose first cell is in a column the reader skips.
+ODD_ROWS = """<sheetData>
+<row r="1"><c r="A1" t="inlineStr"><is><t>codes</t></is></c></row>
+<row r="3"><c r="A3" t="inlineStr"><is><t>k3</t></is></c>\
+<c r="B3" t="inlineStr"><is><t>te</t><t>xt</t></is></c><c r="C3"><v>2.5</v></c>\
+<c r="D3" t="s"><v>0</v></c></row>
+<row><c t="str"><v>k4</v></c><c/><c><v>7</v></c><c t="inlineStr"><is><t>no</t></is></c>\
+</row>
+<row r="6"><c r="B6"><f t="shared" ref="B6:C7" si="0">A6*2</f><v>0</v></c>\
+<c r="C6"><f t="shared" si="0"/><v>0</v></c></row>
+<row r="7"><c r="B7"><f t="shared" si="0"/><v>0</v></c>\
+<c r="C7"><f t="shared" si="0"/><v>0</v></c><c r="D7"><f>SUM(B7:C7)</f></c></row>
+<row r="5"><c r="A5" t="inlineStr"><is><t>out of order</t></is></c></row>
+<row r="8.0"><c r="C8" t="b"><v>1</v></c><c r="A8" t="e"><v>#N/A</v></c></row>
+<row r="9"><c r="a9" s="{date}"><v>45000</v></c><c r="D9" s="{date}"><v>45000.5</v></c>\
+</row>
+<row r="10"/>
+<row r="11" spans="1:4"><c r="A11" t="d"><v>2025-01-02T00:00:00</v></c>\
+<c r="C11"><v>1E3</v></c><c r="C11"><v>4</v></c><c r="D11" t="b"><v>0</v></c></row>
+</sheetData>"""
+
+
+def _odd_workbook():
+    """A workbook whose first sheet holds :data:`ODD_ROWS`."""
+    out = io.BytesIO()
+    workbook = xlsxwriter.Workbook(out)  # strings shared, as Excel saves them
+    sheet = workbook.add_worksheet("Costs")
+    sheet.write_string(0, 0, "Yes")  # shared string 0
+    sheet.write_datetime(
+        1, 0, datetime(2025, 1, 1), workbook.add_format({"num_format": "yyyy-mm-dd"})
+    )
+    workbook.close()
+    source = zipfile.ZipFile(io.BytesIO(out.getvalue()))
+    parts = {name: source.read(name) for name in source.namelist()}
+    xml = parts["xl/worksheets/sheet1.xml"].decode()
+    date_style = xml.split('<c r="A2"', 1)[1].split('s="', 1)[1].split('"', 1)[0]
+    start, end = xml.index("<sheetData>"), xml.index("</sheetData>") + 12
+    parts["xl/worksheets/sheet1.xml"] = (
+        xml[:start] + ODD_ROWS.format(date=date_style) + xml[end:]
+    )
+    return _zip(parts)
+
+
+@pytest.mark.parametrize("columns", [(0, 2, 3), (2,), (3, 0), (1, 2), (0, 6)])
+def test_cells_read_as_openpyxl_reads_them(columns):
+    """The reader converts only the cells it needs; what it gets is what
+    openpyxl's read-only ``iter_rows`` gives for them."""
+    data = _odd_workbook()
+    fast = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
+    public = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
+    for workbook in (fast, public):
+        workbook.worksheets[0].reset_dimensions()
+    rows = list(_data_rows(fast, fast.worksheets[0], columns))
+    expected = [
+        (number, values)
+        for number, values in _data_rows_openpyxl(public.worksheets[0], columns)
+        if any(value is not None for value in values)
+    ]
+    assert [(n, v) for n, v in rows if any(x is not None for x in v)] == expected
+    assert [number for number, _values in rows] == [3, 4, 6, 7, 8, 9, 10, 11]
+    by_row = dict(rows)
+    if columns == (0, 2, 3):
+        assert by_row[3] == ["k3", 2.5, "Yes"]
+        assert by_row[4] == ["k4", 7, "no"]
+        assert by_row[7] == [None, "=B7*2", "=SUM(B7:C7)"]
+        assert by_row[8] == ["#N/A", None, None]  # C8 is after A8, the last
+        assert by_row[11][1:] == [4, False]
+        assert isinstance(by_row[9][0], datetime)
+
+
+def test_row_numbers():
+    assert _row_number("12") == 12
+    assert _row_number("12.0") == 12
+    with pytest.raises(ValueError):
+        _row_number("12.5")
+    with pytest.raises(ValueError):
+        _row_number("x")
+
+
+def test_shared_formula_from_a_column_not_read():
+    """A Unit Cost holding a formula shared from a column the reader skips
+    is refused with the formula's text."""
+    data, _written = build([row(1), row(2)])
+    workbook = openpyxl.load_workbook(io.BytesIO(data))
+    workbook["Costs"].protection.sheet = False
+    out = io.BytesIO()
+    workbook.save(out)
+    source = zipfile.ZipFile(io.BytesIO(out.getvalue()))
+    parts = {name: source.read(name) for name in source.namelist()}
+    xml = parts["xl/worksheets/sheet1.xml"].decode()
+    # N3 (Source, not read) starts a formula shared by N3:O3, O3 is Unit Cost
+    xml = re.sub(
+        r'<c r="O3"([^>]*?)(/>|></c>)',
+        r'<c r="N3"><f t="shared" ref="N3:O3" si="0">M3*2</f></c>'
+        r'<c r="O3"\1><f t="shared" si="0"/></c>',
+        xml,
+        count=1,
+    )
+    parts["xl/worksheets/sheet1.xml"] = xml
+    result = read_workbook(_zip(parts), SECRET)
+    assert codes(result) == [(FIRST, "O", ROW_FORMULA)]
+    assert result.errors[0].params == {"formula": "=N3*2"}

@@ -588,14 +588,10 @@ def _read(workbook, secret, labels):
     rows_read = 0
     key_mac = hmac.new(secret, digestmod=hashlib.sha256)
     compare = hmac.compare_digest
-    for number, values in enumerate(
-        sheet.iter_rows(min_row=FIRST_DATA_ROW, values_only=True),
-        start=FIRST_DATA_ROW,
-    ):
-        width = len(values)
-        key = values[0] if width else None
-        unit = values[unit_col] if unit_col < width else None
-        flag = values[flag_col] if flag_col is not None and flag_col < width else None
+    columns = (0, unit_col) if flag_col is None else (0, unit_col, flag_col)
+    for number, values in _data_rows(workbook, sheet, columns):
+        key, unit = values[0], values[1]
+        flag = values[2] if flag_col is not None else None
         if isinstance(unit, str) and not unit.strip():
             unit = None
         if isinstance(flag, str) and not flag.strip():
@@ -634,6 +630,124 @@ def _read(workbook, secret, labels):
                 continue
             rows.append(CostRow(line_id, number, None, True, prefill))
     return ReadResult(rows, errors.listed, errors.count, sheet.title, rows_read)
+
+
+def _data_rows(workbook, sheet, columns):
+    """``(row number, values)`` of the data rows of ``sheet``, ``values``
+    the cells of ``columns`` (distinct 0-based indexes), None when empty: what
+    ``sheet.iter_rows(min_row=FIRST_DATA_ROW, values_only=True)`` gives for
+    these cells, at a fraction of its cost.
+
+    openpyxl's read-only mode turns every cell of a row into a value, and
+    most of a costs workbook is the read-only text around the three cells
+    read here (the key, Unit Cost, Use Pre-filled), often as inline strings,
+    the slowest kind. This streams the sheet's XML as openpyxl does (its
+    ``iterparse``) and hands only the cells of ``columns`` to openpyxl's own
+    cell parser, so their values are openpyxl's: shared strings, dates by
+    their number format, formulas as their text, never evaluated. The rest of
+    a row is only looked at for its column (and, when the row holds a
+    formula, for a shared formula that a cell read here may reuse). Rows and
+    cells are placed as openpyxl places them: by their ``r`` (or after the
+    previous one); a row numbered at or before the previous one is dropped,
+    and so is a cell beyond the last cell of its row.
+    """
+    try:
+        from openpyxl.utils.cell import (  # noqa: PLC0415
+            column_index_from_string,
+        )
+        from openpyxl.worksheet._reader import (  # noqa: PLC0415
+            FORMULA_TAG,
+            ROW_TAG,
+            WorkSheetParser,
+        )
+        from openpyxl.xml.functions import iterparse  # noqa: PLC0415
+
+        parser = WorkSheetParser(
+            None,
+            sheet._shared_strings,
+            data_only=workbook.data_only,
+            epoch=workbook.epoch,
+            date_formats=workbook._date_formats,
+            timedelta_formats=workbook._timedelta_formats,
+        )
+        source = sheet._get_source()
+    except (ImportError, AttributeError, TypeError):
+        # an openpyxl whose inner parts differ: its public way, every cell
+        yield from _data_rows_openpyxl(sheet, columns)
+        return
+    slots = {col + 1: slot for slot, col in enumerate(columns)}
+    last_wanted = max(slots)
+    width = len(columns)
+    parse_cell = parser.parse_cell
+    parse_formula = parser.parse_formula
+    known = {}  # column letters: column number
+    previous = FIRST_DATA_ROW - 1
+    number = 0
+    formulas = False  # the current row holds a formula
+    try:
+        for _event, element in iterparse(source):
+            tag = element.tag
+            if tag == FORMULA_TAG:
+                formulas = True
+                continue
+            if tag != ROW_TAG:
+                continue
+            r = element.get("r")
+            number = number + 1 if r is None else _row_number(r)
+            wanted = number > previous
+            values = [None] * width
+            col = 0
+            for cell in element:
+                coordinate = cell.get("r")
+                if coordinate:
+                    letters = coordinate.rstrip(_DIGITS)
+                    col = known.get(letters)
+                    if col is None:
+                        col = known[letters] = column_index_from_string(letters)
+                else:
+                    col += 1
+                slot = slots.get(col) if wanted else None
+                if slot is not None:
+                    parser.col_counter = col - 1
+                    values[slot] = parse_cell(cell)["value"]
+                elif formulas and cell.find(FORMULA_TAG) is not None:
+                    parse_formula(cell)  # a shared formula's first cell
+            element.clear()
+            formulas = False
+            if not wanted:
+                continue
+            if col < last_wanted:
+                for column, slot in slots.items():
+                    if column > col:
+                        values[slot] = None
+            previous = number
+            yield number, values
+    finally:
+        source.close()
+
+
+def _data_rows_openpyxl(sheet, columns):
+    """:func:`_data_rows` through openpyxl's public ``iter_rows``."""
+    for number, row in enumerate(
+        sheet.iter_rows(min_row=FIRST_DATA_ROW, values_only=True),
+        start=FIRST_DATA_ROW,
+    ):
+        width = len(row)
+        yield number, [row[col] if col < width else None for col in columns]
+
+
+_DIGITS = "0123456789"
+
+
+def _row_number(text):
+    """The number of a row from its ``r``, as openpyxl reads it."""
+    try:
+        return int(text)
+    except ValueError:
+        value = float(text)
+        if not value.is_integer():
+            raise ValueError(f"{text} is not a valid row number") from None
+        return int(value)
 
 
 def _is_yes(flag, yes):
