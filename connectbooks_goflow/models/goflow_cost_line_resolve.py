@@ -1,6 +1,7 @@
 from markupsafe import Markup
 
 from odoo import api, models
+from odoo.osv import expression
 from odoo.tools import formatLang
 from odoo.tools.misc import hmac
 
@@ -27,7 +28,44 @@ class GoflowCostLine(models.Model):
     _inherit = "goflow.cost.line"  # pylint: disable=consider-merging-classes-inherited
 
     @api.model
-    def _goflow_save_costs(self, plan, origin=None):
+    def _goflow_forbidden(self, ids, operation="write"):
+        """The lines among ``ids`` the current user may not ``operation``:
+        what ``browse(ids)._check_access(operation)`` finds, the record rules
+        evaluated by the database in one query (``_check_access`` evaluates
+        them in Python, record by record: seconds for a 50,000-line upload).
+
+        :raise AccessError: no ``operation`` access to cost lines at all
+        :return: the forbidden lines (a recordset, empty when none; a line
+            that no longer exists is not in it)
+        """
+        self.browse().check_access(operation)
+        ids = list(ids)
+        if self.env.su or not ids:
+            return self.browse()
+        domain = self.env["ir.rule"]._compute_domain(self._name, operation)
+        if not domain:
+            return self.browse()
+        allowed = (
+            self.sudo()
+            .with_context(active_test=False)
+            ._search(expression.AND([[("id", "in", ids)], domain]))
+        )
+        allowed = set(allowed)
+        # a line that no longer exists is not forbidden, only gone
+        return self.browse(
+            [line_id for line_id in ids if line_id not in allowed]
+        ).exists()
+
+    @api.model
+    def _goflow_check_write(self, ids):
+        """``browse(ids).check_access("write")``, the record rules checked in
+        one query (:meth:`_goflow_forbidden`)."""
+        forbidden = self._goflow_forbidden(ids, "write")
+        if forbidden:
+            raise self.env["ir.rule"]._make_access_error("write", forbidden)
+
+    @api.model
+    def _goflow_save_costs(self, plan, origin=None, targets=None):
         """Write ``plan`` on the lines still missing in draft settlements (one
         statement, :meth:`_write_resolved`) and post one chatter message per
         settlement written.
@@ -36,13 +74,16 @@ class GoflowCostLine(models.Model):
             :func:`~..core.costing.resolve_decision` decided
         :param origin: a sentence opening each message (where the costs came
             from), or None
+        :param targets: what :meth:`_resolve_targets` read of (at least) these
+            lines in this transaction, when the caller has it; else read here
         :return: ids of the cost lines written; a line that got a cost
             meanwhile, or whose settlement was posted, is left out
         """
         if not plan:
             return []
-        self.browse(list(plan)).check_access("write")
-        targets = self._resolve_targets(plan)
+        self._goflow_check_write(plan)
+        if targets is None:
+            targets = self._resolve_targets(plan)
         currencies = {
             currency.id: currency
             for currency in self.env["res.currency"].browse(
@@ -50,8 +91,10 @@ class GoflowCostLine(models.Model):
             )
         }
         rows = []
-        for line_id, target in targets.items():
-            unit_cost, source = plan[line_id]
+        for line_id, (unit_cost, source) in plan.items():
+            target = targets.get(line_id)
+            if target is None:  # no longer exists
+                continue
             _settlement, currency_id, _sku, quantity, sign = target[:5]
             total = self._rounded_total(
                 currencies[currency_id], quantity, unit_cost, sign

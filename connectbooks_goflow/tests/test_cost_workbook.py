@@ -4,6 +4,7 @@ import base64
 import io
 import zipfile
 from datetime import date
+from decimal import Decimal
 
 import openpyxl
 
@@ -418,6 +419,37 @@ class TestCostWorkbook(CostWorkbookCase):
         with self.assertRaisesRegex(AccessError, "company you do not work in"):
             self._upload(filled, user=self.bookkeeper_b)
         self.assertEqual(settlement.missing_count, 3)
+
+    def test_write_access_checked_in_one_query(self):
+        """The record rules of a large save are checked by the database, with
+        what check_access would find."""
+        settlement = self._synced()
+        lines = settlement.cost_line_ids
+        CostLine = self.env["goflow.cost.line"]
+        own = CostLine.with_user(self.bookkeeper)
+        other = CostLine.with_user(self.bookkeeper_b)
+        self.assertFalse(own._goflow_forbidden(lines.ids))
+        self.assertEqual(other._goflow_forbidden(lines.ids), lines)
+        self.assertEqual(
+            lines.with_user(self.bookkeeper_b)._filtered_access("write"),
+            CostLine.browse(),
+        )
+        gone = self._missing_lines(settlement, 1)
+        gone_id = gone.id
+        gone.unlink()
+        self.assertEqual(
+            other._goflow_forbidden([*lines.ids, gone_id]),
+            lines,
+            msg="a line that no longer exists is not forbidden",
+        )
+        with self.assertRaises(AccessError):
+            other._goflow_check_write(lines.ids)
+        with self.assertRaises(AccessError):
+            CostLine.with_user(self.readonly)._goflow_forbidden(lines.ids)
+        line = lines.filtered(lambda line: line.state == "missing")[:1]
+        with self.assertRaises(AccessError):
+            other._goflow_save_costs({line.id: (Decimal("2"), "manual")})
+        self.assertEqual(line.state, "missing")
 
     def test_another_users_download_wizard(self):
         settlement = self._synced()

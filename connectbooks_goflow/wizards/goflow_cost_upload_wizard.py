@@ -54,8 +54,7 @@ class GoflowCostUploadWizard(models.TransientModel):
         if result.error_count:
             raise UserError(self._errors_text(result))
         targets = CostLine._resolve_targets([row.line_id for row in result.rows])
-        lines = CostLine.browse(list(targets))
-        if lines and lines._filtered_access("write") != lines:
+        if CostLine._goflow_forbidden(targets, "write"):
             raise AccessError(
                 self.env._(
                     "%(file)s holds cost lines of a company you do not work "
@@ -91,7 +90,7 @@ class GoflowCostUploadWizard(models.TransientModel):
         origin = self.env._(
             "Costs uploaded from the workbook %(file)s.", file=self._name_of_file()
         )
-        written = set(CostLine._goflow_save_costs(plan, origin=origin))
+        written = set(CostLine._goflow_save_costs(plan, origin=origin, targets=targets))
         rows_by_line = {row.line_id: row.row for row in result.rows}
         skipped += [
             (rows_by_line[line_id], self.env._("the line has a cost now"))
