@@ -91,14 +91,18 @@ class GoflowCostLine(models.Model):
             )
         }
         rows = []
+        totals = {}  # many lines share a quantity and a cost
         for line_id, (unit_cost, source) in plan.items():
             target = targets.get(line_id)
             if target is None:  # no longer exists
                 continue
-            _settlement, currency_id, _sku, quantity, sign = target[:5]
-            total = self._rounded_total(
-                currencies[currency_id], quantity, unit_cost, sign
-            )
+            key = (target[1], target[3], unit_cost, target[4])
+            total = totals.get(key)
+            if total is None:
+                _settlement, currency_id, _sku, quantity, sign = target[:5]
+                total = totals[key] = self._rounded_total(
+                    currencies[currency_id], quantity, unit_cost, sign
+                )
             rows.append((line_id, unit_cost, total, source))
         written = self._write_resolved(rows)
         self._goflow_post_resolve_messages(plan, written, targets, origin)

@@ -64,6 +64,8 @@ class GoflowCostUploadWizard(models.TransientModel):
             )
         plan = {}
         skipped = []
+        # the same cost typed on many lines is decided once
+        decisions = {}
         for row in result.rows:
             target = targets.get(row.line_id)
             if target is None:
@@ -79,12 +81,16 @@ class GoflowCostUploadWizard(models.TransientModel):
             if state != STATE_MISSING:
                 skipped.append((row.row, self.env._("the line has a cost now")))
                 continue
-            if row.use_prefill:
-                decision = resolve_decision(row.prefill, row.prefill, False)
-            else:
-                # a 0 typed in a cell is a 0 meant (the wizard's confirmation
-                # is against a blank shown as 0.00)
-                decision = resolve_decision(row.unit_cost, None, True)
+            cost = row.prefill if row.use_prefill else row.unit_cost
+            decision = decisions.get((row.use_prefill, cost))
+            if decision is None:
+                if row.use_prefill:
+                    decision = resolve_decision(cost, cost, False)
+                else:
+                    # a 0 typed in a cell is a 0 meant (the wizard's
+                    # confirmation is against a blank shown as 0.00)
+                    decision = resolve_decision(cost, None, True)
+                decisions[row.use_prefill, cost] = decision
             if decision.action == RESOLVE_SET:
                 plan[row.line_id] = (decision.unit_cost, decision.source)
         origin = self.env._(
