@@ -222,6 +222,8 @@ def test_two_settlement_ids():
 def test_bad_posted_date():
     error = refuse(to_bytes(set_field(BASE, 7, "posted-date", "2024-02-30")))
     assert_issue(error, 7, "posted-date", "'2024-02-30' is not a date")
+    # its amount still counts: no "rows do not add up" besides
+    assert [(i.line, i.column) for i in error.errors] == [(7, "posted-date")]
 
 
 def test_bad_posted_date_time():

@@ -102,6 +102,12 @@ def test_bad_date(line_no, column, value):
     assert "expected MM/DD/YYYY" in str(error) or "the date is empty" in str(error)
 
 
+def test_bad_date_of_a_row_is_its_only_problem():
+    """Its amount still counts: the rows still add up to Total Payable."""
+    error = refuse(with_cell(7, "Transaction Posted Timestamp", "13/45/2026"))
+    assert issues(error) == [(7, "Transaction Posted Timestamp")]
+
+
 def test_every_problem_is_listed_at_once():
     data = with_cell(8, "Amount", "abc")
     data = with_cell(12, "Ship Qty", "1.5", data.decode().splitlines())

@@ -1393,6 +1393,10 @@ class SettlementReader:
                 self._seen_items.add(key)
                 self._check_ids(line_no, values)
         if not ok:
+            # A readable amount still counts: a bad date or id must not make
+            # the rows seem not to add up to the total as well.
+            if amount is not None:
+                self.total += amount
             return None
         self.total += amount
         self.rows_read += 1

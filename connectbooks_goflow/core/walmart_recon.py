@@ -595,6 +595,10 @@ class WalmartReconReader(SettlementReader):
                     state |= 1
             current[1] = state
         if not ok:
+            # A readable amount still counts: a bad date or id must not make
+            # the rows seem not to add up to the total as well.
+            if amount is not None:
+                self.total += amount
             return None
         self.total += amount
         self.rows_read += 1
