@@ -53,8 +53,13 @@ class ConnectbooksSettlement(models.Model):
     _inherit = "connectbooks.settlement"  # pylint: disable=consider-merging-classes-inherited
 
     def action_sync_goflow(self):
-        """Button and list action: sync now, errors shown to the user."""
+        """Button and list action: sync now, errors shown to the user.
+        Several settlements at once go to the job queue where there is one."""
         self.check_access("write")
+        if len(self) > 1:
+            queued = self._sync_enqueue()
+            if queued is not False:
+                return self.env["connectbooks.store"]._queued_notification(queued)
         summary = self._sync_goflow(raise_errors=True)
         if len(self) == 1:
             return True
@@ -72,16 +77,30 @@ class ConnectbooksSettlement(models.Model):
     @api.model
     def _cron_sync_goflow(self, batch_size=CRON_BATCH_SIZE):
         """Hourly: settlements not synced yet or with missing costs (and those
-        posted with estimates), oldest first, a batch per call."""
-        domain = self._cron_sync_domain()
-        settlements = self.search(
-            domain, order="deposit_date asc, id asc", limit=batch_size
-        )
-        remaining = self.search_count(domain) - len(settlements)
+        posted with estimates), oldest first, a batch per call; with a job
+        queue (see :meth:`_sync_enqueue`) every one of them enqueued instead."""
+        due = self.search(self._cron_sync_domain(), order="deposit_date asc, id asc")
+        queued = due._sync_enqueue()
+        if queued is not False:
+            self.env["ir.cron"]._notify_progress(done=len(due), remaining=0)
+            return
+        # browsed anew: the batch prefetches its own records only
+        settlements = self.browse(due.ids[:batch_size])
         settlements._sync_goflow(raise_errors=False)
         self.env["ir.cron"]._notify_progress(
-            done=len(settlements), remaining=max(remaining, 0)
+            done=len(settlements), remaining=len(due) - len(settlements)
         )
+
+    def _sync_enqueue(self):
+        """Dispatch hook: hand these settlements' Goflow syncs to a job queue.
+
+        This add-on has none: it returns ``False`` and the caller syncs
+        inline (the scheduled action a batch at a time, the button at once,
+        a fetch right after its import). A job-queue add-on
+        (``connectbooks_goflow_queue``) overrides it to enqueue one job per
+        settlement and return what it enqueued.
+        """
+        return False
 
     @api.model
     def _cron_sync_domain(self):

@@ -51,6 +51,8 @@ class FetchResult:
     failed: int = 0
     error: str | None = None  # the store-level failure, if any
     throttled: bool = False
+    busy: bool = False  # another fetch of the store held its lock
+    exception: Exception | None = None  # the client's ApiError behind ``error``
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,8 @@ class ConnectbooksStore(models.Model):
                 )
 
     def action_fetch_settlements(self):
-        """Store form button: fetch now; a failure is shown as an error."""
+        """Store form button: fetch now; a failure is shown as an error.
+        Several stores at once go to the job queue where there is one."""
         self._check_fetch_access()
         results = []
         for store in self:
@@ -148,6 +151,11 @@ class ConnectbooksStore(models.Model):
                         marketplace=store._marketplace_label(),
                     )
                 )
+        if len(self) > 1:
+            queued = self._fetch_enqueue()
+            if queued is not False:
+                return self._queued_notification(queued)
+        for store in self:
             results.append((store, store._fetch(True, BUTTON_MAX_WAIT)))
         return self._fetch_notification(results)
 
@@ -171,6 +179,10 @@ class ConnectbooksStore(models.Model):
                     "Settlements Automatically."
                 )
             )
+        if len(stores) > 1:
+            queued = stores._fetch_enqueue()
+            if queued is not False:
+                return self._queued_notification(queued)
         results = [(store, store._fetch(False, BUTTON_MAX_WAIT)) for store in stores]
         return self._fetch_notification(results)
 
@@ -186,17 +198,49 @@ class ConnectbooksStore(models.Model):
     @api.model
     def _cron_fetch_settlements(self, batch_size=CRON_BATCH_SIZE):
         """Hourly: every switched-on store, the least recently fetched
-        first, a batch per call."""
-        domain = self._cron_fetch_domain()
-        stores = self.search(
-            domain, order="last_fetch_at asc nulls first, id", limit=batch_size
+        first, a batch per call; with a job queue (see :meth:`_fetch_enqueue`)
+        every one of them enqueued instead."""
+        due = self.search(
+            self._cron_fetch_domain(), order="last_fetch_at asc nulls first, id"
         )
-        remaining = self.search_count(domain) - len(stores)
+        queued = due._fetch_enqueue()
+        if queued is not False:
+            self.env["ir.cron"]._notify_progress(done=len(due), remaining=0)
+            return
+        stores = self.browse(due.ids[:batch_size])
         for store in stores:
             store._fetch(False, CRON_MAX_WAIT)
         self.env["ir.cron"]._notify_progress(
-            done=len(stores), remaining=max(remaining, 0)
+            done=len(stores), remaining=len(due) - len(stores)
         )
+
+    def _fetch_enqueue(self):
+        """Dispatch hook: hand these stores' fetches to a job queue.
+
+        This add-on has none: it returns ``False`` and the caller fetches
+        inline (the scheduled action a batch at a time, the buttons at
+        once). A job-queue add-on (``connectbooks_goflow_queue``) overrides
+        it to enqueue one job per store and return what it enqueued.
+        """
+        return False
+
+    @api.model
+    def _queued_notification(self, records):
+        """The notification of a button whose work went to the job queue."""
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Queued"),
+                "message": self.env._(
+                    "%(count)s job(s) queued; each record shows its result when "
+                    "its job has run.",
+                    count=len(records),
+                ),
+                "type": "info",
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
 
     @api.model
     def _cron_fetch_domain(self):
@@ -305,6 +349,7 @@ class ConnectbooksStore(models.Model):
                 "Store %(store)s is being fetched already; try again in a minute.",
                 store=store.name,
             )
+            result.busy = True
             if raise_errors:
                 raise UserError(result.error)
             _logger.info("Fetch of store %s skipped: busy", store.id)
@@ -346,6 +391,7 @@ class ConnectbooksStore(models.Model):
                     self._fetch_one(client, report, known.get(report.ref), result)
         except ApiError as error:
             result.error = self._fetch_error_message(error)
+            result.exception = error
             result.throttled = isinstance(error, ThrottledError)
             _logger.warning(
                 "%s fetch of store %s stopped: %s",
@@ -414,7 +460,10 @@ class ConnectbooksStore(models.Model):
             values["message"] = self._fetch_reissued(report, header, settlement)
         self._fetch_report_record(report, record, values)
         if outcome == REPORT_IMPORTED and self.goflow_connection_id:
-            settlement._sync_goflow(raise_errors=False)
+            # its costs: in a job of the Goflow account's own when a job
+            # queue is installed, else now
+            if settlement._sync_enqueue() is False:
+                settlement._sync_goflow(raise_errors=False)
 
     def _fetch_handle_file(self, report, origin, handle):
         """Import the downloaded report, or recognise its settlement.
