@@ -1,0 +1,5 @@
+from . import queue_job_channel
+from . import goflow_connection
+from . import connectbooks_amazon_connection
+from . import connectbooks_store
+from . import connectbooks_settlement

@@ -1,0 +1,2 @@
+from . import test_dispatch
+from . import test_concurrent_jobs
