@@ -7,8 +7,13 @@ odoo   when an Odoo 18 server is importable: a throw-away PostgreSQL, the add-on
        second fresh database without demo, where pytest-odoo runs its Odoo suite
        (JUnit file in .local/logs); --test-tags adds a run through Odoo's own
        test runner (odoo-bin --test-enable) on that database
+queue  the job-queue add-on (connectbooks_goflow_queue), where an Odoo 18 server
+       is importable and OCA's queue_job is or can be installed from PyPI
+       (odoo-addon-queue_job 18.0, into this venv): installed with demo data
+       (log checked), then on a fresh database without demo its own suite
+       through pytest-odoo; skipped with the reason elsewhere
 
-Both pytest runs start with plugin autoload off (PYTEST_DISABLE_PLUGIN_AUTOLOAD)
+The pytest runs start with plugin autoload off (PYTEST_DISABLE_PLUGIN_AUTOLOAD)
 and name the plugins they use, so that plugins the environment brings (the
 test venv sees the machine's site packages) do not change them.
 
@@ -47,6 +52,14 @@ PYTEST_EXIT = {
     5: "no test collected",
 }
 REPORT_XLSX_REQ = "odoo-addon-report_xlsx>=18.0,<18.1"
+# The job-queue glue add-on (connectbooks_goflow_queue) and OCA's queue_job
+# it needs; its tests run on a database of their own (stage "queue"): with
+# it installed, the scheduled actions only enqueue, which the main add-on's
+# own tests do not expect.
+QUEUE_ADDON = "connectbooks_goflow_queue"
+QUEUE_TESTS = f"{QUEUE_ADDON}/tests"
+QUEUE_JOB_REQ = "odoo-addon-queue_job>=18.0,<18.1"
+OCA_ADDONS = ("report_xlsx", "queue_job")
 LOG_DIR = ROOT / ".local" / "logs"
 # What odoo.tests.common looks for to drive the UI tours (ChromeBrowser:
 # _find_executable, and the websocket-client module for DevTools); without
@@ -189,6 +202,7 @@ def stage_lint(stage):
                 "--rcfile=.pylintrc-mandatory",
                 "--score=n",
                 ADDON,
+                QUEUE_ADDON,
             ],
         ),
     ]
@@ -219,7 +233,15 @@ def odoo_version():
 
 def addons_path():
     """Our repository, the server's own addons folder, and wherever
-    report_xlsx was installed (the odoo.addons namespace)."""
+    report_xlsx (and queue_job) was installed (the odoo.addons namespace);
+    and report_xlsx's folder, ``None`` when it is not installed."""
+    paths, found = oca_addons()
+    return paths, found.get("report_xlsx")
+
+
+def oca_addons():
+    """The addons path, and ``{OCA add-on: folder}`` of those of
+    :data:`OCA_ADDONS` installed."""
     proc = subprocess.run(
         [
             sys.executable,
@@ -237,13 +259,14 @@ def addons_path():
     community = Path(lines[0]) / "addons"
     if (community / "web").is_dir():
         paths.append(str(community))
-    report_xlsx = None
+    found = {}
     for entry in lines[1:]:
-        if (Path(entry) / "report_xlsx").is_dir():
-            report_xlsx = entry
-            if entry not in paths:
-                paths.append(entry)
-    return paths, report_xlsx
+        for name in OCA_ADDONS:
+            if name not in found and (Path(entry) / name).is_dir():
+                found[name] = entry
+                if entry not in paths:
+                    paths.append(entry)
+    return paths, found
 
 
 def odoo_cmd(cluster, db, extra, data_dir):
@@ -497,42 +520,19 @@ def stage_odoo(stage, test_tags=None, keyword=None, quick=False):
         # 3. the add-on's tests through pytest-odoo, on that database (an
         # odoo-bin exit 1 may be failed tests only: the state says)
         if with_pytest and (not rc or addon_state(cluster, db_test) == "installed"):
-            config = Path(data_dir) / "odoo-pytest.conf"
-            write_odoo_config(config, cluster, paths, data_dir, pytest_log)
-            junit.unlink(missing_ok=True)
-            cmd = pytest_cmd(
-                ODOO_PLUGINS,
-                f"--odoo-config={config}",
-                f"--odoo-database={db_test}",
-                "--odoo-http",  # the UI tours (HttpCase) need the server
-                "--odoo-log-level=info",
-                f"--junitxml={junit}",
-                "-v",
-                *(["-k", keyword] if keyword else []),
+            run_odoo_pytest(
+                stage,
+                cluster,
+                paths,
+                data_dir,
+                db_test,
                 ODOO_TESTS,
+                keyword,
+                pytest_log,
+                junit,
+                failures,
+                notes,
             )
-            prc, output = run_pytest(cmd)
-            why = read_pytest(stage, prc, output, keyword)
-            summary = pytest_summary(output)[0] or f"exit {prc}, no summary line"
-            print(f"pytest-odoo: {summary}")
-            notes.append(f"pytest-odoo: {summary}")
-            if why == "":
-                notes.append(f"-k {keyword!r} selects no Odoo test")
-            elif why:
-                failures.append(why)
-            log_text = (
-                pytest_log.read_text(errors="replace") if pytest_log.exists() else ""
-            )
-            bad = bad_lines(log_text, allowed=PYTEST_ODOO_IMPORT)
-            for line in bad[:80]:
-                print("  ", line)
-            if bad:
-                failures.append(f"{len(bad)} warning/error line(s) in the Odoo log")
-            for test, reason in browser_skips_in_junit(junit)[:10]:
-                print(f"   UI tour skipped, no browser: {test}: {reason}")
-                failures.append("UI tours need Chromium: skipped")
-            notes.append(f"junit: {junit.relative_to(ROOT)}")
-            notes.append(f"log: {pytest_log.relative_to(ROOT)}")
         elif with_pytest:
             failures.append("pytest-odoo not run: the add-on did not install")
         if test_tags or not with_pytest or rc:
@@ -549,10 +549,162 @@ def stage_odoo(stage, test_tags=None, keyword=None, quick=False):
     stage.detail = "; ".join(dict.fromkeys([*failures, *notes]))
 
 
+def run_odoo_pytest(
+    stage, cluster, paths, data_dir, db, tests, keyword, log, junit, failures, notes
+):
+    """pytest-odoo on ``tests`` against ``db``: counts into ``stage``, what
+    went wrong into ``failures``, the summary and files into ``notes``."""
+    config = Path(data_dir) / f"odoo-pytest-{db}.conf"
+    write_odoo_config(config, cluster, paths, data_dir, log)
+    junit.unlink(missing_ok=True)
+    cmd = pytest_cmd(
+        ODOO_PLUGINS,
+        f"--odoo-config={config}",
+        f"--odoo-database={db}",
+        "--odoo-http",  # the UI tours (HttpCase) need the server
+        "--odoo-log-level=info",
+        f"--junitxml={junit}",
+        "-v",
+        *(["-k", keyword] if keyword else []),
+        tests,
+    )
+    prc, output = run_pytest(cmd)
+    why = read_pytest(stage, prc, output, keyword)
+    summary = pytest_summary(output)[0] or f"exit {prc}, no summary line"
+    print(f"pytest-odoo: {summary}")
+    notes.append(f"pytest-odoo: {summary}")
+    if why == "":
+        notes.append(f"-k {keyword!r} selects no Odoo test")
+    elif why:
+        failures.append(why)
+    log_text = log.read_text(errors="replace") if log.exists() else ""
+    bad = bad_lines(log_text, allowed=PYTEST_ODOO_IMPORT)
+    for line in bad[:80]:
+        print("  ", line)
+    if bad:
+        failures.append(f"{len(bad)} warning/error line(s) in the Odoo log")
+    for test, reason in browser_skips_in_junit(junit)[:10]:
+        print(f"   UI tour skipped, no browser: {test}: {reason}")
+        failures.append("UI tours need Chromium: skipped")
+    notes.append(f"junit: {junit.relative_to(ROOT)}")
+    notes.append(f"log: {log.relative_to(ROOT)}")
+
+
+def ensure_queue_job():
+    """OCA's queue_job beside Odoo, installed from PyPI when missing.
+    Return why it is still missing, or ``None``."""
+    if "queue_job" in oca_addons()[1]:
+        return None
+    print(f"queue_job not found beside Odoo: installing {QUEUE_JOB_REQ}")
+    proc = run([sys.executable, "-m", "pip", "install", "--quiet", QUEUE_JOB_REQ])
+    if "queue_job" in oca_addons()[1]:
+        return None
+    return (
+        f"OCA's queue_job is not importable and pip could not install "
+        f"{QUEUE_JOB_REQ} (exit {proc.returncode})"
+    )
+
+
+def stage_queue(stage, keyword=None, quick=False):
+    """The job-queue add-on: installed with demo data beside the main one
+    (log checked), then on a fresh database without demo, where pytest-odoo
+    runs its tests. Skipped, with the reason, without Odoo 18 or where
+    queue_job cannot be installed."""
+    version, why = odoo_version()
+    if version is None:
+        stage.detail = f"no Odoo importable by {sys.executable} ({why})"
+        return
+    if version != "18":
+        stage.detail = f"the importable Odoo is version {version}, not 18"
+        return
+    missing = ensure_queue_job()
+    if missing:
+        stage.detail = f"{QUEUE_ADDON} not tested: {missing}"
+        return
+    paths, report_xlsx = addons_path()
+    if not report_xlsx:
+        run(
+            [sys.executable, "-m", "pip", "install", "--quiet", REPORT_XLSX_REQ],
+            check=True,
+        )
+        paths, report_xlsx = addons_path()
+    if importlib.util.find_spec("pytest_odoo") is None:
+        stage.status = "ran/failed"
+        stage.detail = f"pytest-odoo is not importable by {sys.executable}"
+        return
+    start = time.monotonic()
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    cluster = pgcluster.ensure_cluster()
+    data_dir = tempfile.mkdtemp(prefix="cbg-odoo-queue-data-")
+    suffix = f"queue-{os.getpid()}"
+    failures, notes = [], []
+    try:
+        common = ["--addons-path", ",".join(paths), "--log-level", "info"]
+        db_demo = f"cbg_qdemo_{os.getpid()}"
+        if not quick:
+            rc, text, secs = run_odoo(
+                odoo_cmd(cluster, db_demo, [*common, "-i", QUEUE_ADDON], data_dir),
+                LOG_DIR / f"odoo-install-demo-{suffix}.log",
+            )
+            bad = bad_lines(text)
+            print(
+                f"install {QUEUE_ADDON} with demo data: {secs:.0f}s, exit {rc}, "
+                f"{len(bad)} warning/error line(s)"
+            )
+            for line in bad[:40]:
+                print("  ", line)
+            if rc or bad:
+                failures.append("install with demo")
+        db_test = f"cbg_qtest_{os.getpid()}"
+        test_log = LOG_DIR / f"odoo-tests-{suffix}.log"
+        extra = ["--without-demo", "all", "-i", QUEUE_ADDON]
+        rc, text, secs = run_odoo(
+            odoo_cmd(cluster, db_test, [*common, *extra], data_dir), test_log
+        )
+        bad = bad_lines(text)
+        print(
+            f"install {QUEUE_ADDON} without demo: {secs:.0f}s, exit {rc}, "
+            f"{len(bad)} warning/error line(s)"
+        )
+        for line in bad[:80]:
+            print("  ", line)
+        if rc or bad:
+            failures.append("install without demo")
+            notes.append(f"log: {test_log.relative_to(ROOT)}")
+        if not rc:
+            run_odoo_pytest(
+                stage,
+                cluster,
+                paths,
+                data_dir,
+                db_test,
+                QUEUE_TESTS,
+                keyword,
+                LOG_DIR / f"odoo-pytest-{suffix}.log",
+                LOG_DIR / "odoo-queue-junit.xml",
+                failures,
+                notes,
+            )
+        else:
+            failures.append("pytest-odoo not run: the add-on did not install")
+        for db in (db_demo, db_test):
+            cluster.drop_database(db)
+    finally:
+        cluster.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+    stage.seconds = time.monotonic() - start
+    if stage.failed:
+        failures.append("queue suite")
+    stage.status = "ran/failed" if failures else "ran/passed"
+    stage.detail = "; ".join(dict.fromkeys([*failures, *notes]))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
-        "--stages", default="plain,lint,odoo", help="comma-separated subset to run"
+        "--stages",
+        default="plain,lint,odoo,queue",
+        help="comma-separated subset to run",
     )
     parser.add_argument(
         "-k",
@@ -575,7 +727,7 @@ def main():
     )
     args = parser.parse_args()
     wanted = args.stages.split(",")
-    stages = [Stage(name) for name in ("plain", "lint", "odoo")]
+    stages = [Stage(name) for name in ("plain", "lint", "odoo", "queue")]
     for stage in stages:
         if stage.name not in wanted:
             stage.detail = "not asked for (--stages)"
@@ -585,8 +737,10 @@ def main():
             stage_plain(stage, args.pytest_args, args.keyword)
         elif stage.name == "lint":
             stage_lint(stage)
-        else:
+        elif stage.name == "odoo":
             stage_odoo(stage, args.test_tags, args.keyword, quick=args.quick)
+        else:
+            stage_queue(stage, args.keyword, quick=args.quick)
     print("\n===== summary =====")
     for stage in stages:
         print(stage.line())
