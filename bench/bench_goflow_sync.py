@@ -56,7 +56,7 @@ STARTUP_TIMEOUT = 180.0
 class Sandbox:
     """``python -m tools.goflow_sandbox`` in a subprocess, on a free port."""
 
-    def __init__(self, orders, rate_limit=None):
+    def __init__(self, orders, rate_limit=None, latency_ms=None):
         command = [
             sys.executable,
             "-m",
@@ -78,6 +78,8 @@ class Sandbox:
         ]
         if rate_limit:
             command += ["--rate-limit", str(rate_limit)]
+        if latency_ms:
+            command += ["--latency-ms", str(latency_ms)]
         env = dict(os.environ, PYTHONPATH=str(ROOT))
         with Stopwatch() as watch:
             self.process = subprocess.Popen(

@@ -26,12 +26,13 @@ ADDON = "connectbooks_goflow"
 
 
 @contextmanager
-def odoo_env(prefix="cbg_bench"):
-    """Yield ``env`` (superuser, main company) on a fresh database."""
+def odoo_env(prefix="cbg_bench", modules=(ADDON,)):
+    """Yield ``env`` (superuser, main company) on a fresh database where
+    ``modules`` (by default the add-on alone) are installed."""
     import odoo  # noqa: PLC0415 (only where Odoo is)
     from odoo.modules.registry import Registry  # noqa: PLC0415
 
-    paths, _report_xlsx = run_tests.addons_path()
+    paths, _oca = run_tests.oca_addons()
     cluster = pgcluster.ensure_cluster()
     data_dir = tempfile.mkdtemp(prefix="cbg-bench-data-")
     db = f"{prefix}_{os.getpid()}"
@@ -45,7 +46,7 @@ def odoo_env(prefix="cbg_bench"):
                 "--without-demo",
                 "all",
                 "-i",
-                ADDON,
+                ",".join(modules),
                 "--log-level",
                 "warn",
             ],
