@@ -91,7 +91,12 @@ class ConnectbooksStore(models.Model):
         """queue_job's ``on_fail``: the fetch job failed for good; its
         message is posted on the store, as the cron posts a failure."""
         for store in self.exists():
-            store.sudo().write({"amazon_last_fetch_message": (exc_message or "")[:500]})
+            store.sudo().write(
+                {
+                    "amazon_last_fetch_at": fields.Datetime.now(),
+                    "amazon_last_fetch_message": (exc_message or "")[:500],
+                }
+            )
             store.sudo().message_post(
                 body=_(
                     "The settlement fetch from Amazon failed: %(error)s",

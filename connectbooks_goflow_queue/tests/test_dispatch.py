@@ -110,6 +110,15 @@ class TestSyncJobs(JobsCase, GoflowSandboxCase):
         self.assertIn("2 job(s) queued", action["params"]["message"])
         self.assertEqual(self._records(self._jobs("_job_sync_goflow")), both)
 
+    def test_bookkeeper_queues_and_the_job_runs_as_them(self):
+        both = (self.settlement | self.other).with_user(self.bookkeeper)
+        action = both.action_sync_goflow()
+        self.assertIn("2 job(s) queued", action["params"]["message"])
+        job = self._jobs("_job_sync_goflow", self.settlement)
+        self.assertEqual(job.user_id, self.bookkeeper)
+        self.assertIn("Synced", self._perform(job))
+        self.assertEqual(self.settlement.cost_status, "missing")
+
     def test_job_syncs_and_a_later_one_finds_nothing_to_do(self):
         self.settlement._sync_enqueue()
         job = self._jobs("_job_sync_goflow", self.settlement)
@@ -235,10 +244,18 @@ class TestFetchJobs(JobsCase, AmazonFetchCase):
     def test_fetch_job_permanent_failure_fails_with_the_stores_message(self):
         self.store_a2._fetch_enqueue()
         job = self._jobs("_job_fetch_settlements", self.store_a2)
-        with self.assertRaises(UserError) as caught:
+        # rolled back, as queue_job rolls back a failed job
+        with self.assertRaises(UserError) as caught, self.env.cr.savepoint():
             self._perform(job)
+        self.env.invalidate_all()
         self.assertIn("refresh token", str(caught.exception))
         self.assertFalse(self._settlements(self.store_a2))
+        self.assertFalse(self.store_a2.amazon_last_fetch_at)
+        # queue_job's on_fail: posted on the store as the cron posts it
+        self.store_a2._job_fetch_failed(exc_message=str(caught.exception))
+        self.assertIn("refresh token", self.store_a2.amazon_last_fetch_message)
+        self.assertTrue(self.store_a2.amazon_last_fetch_at)
+        self.assertIn("refresh token", self._messages(self.store_a2))
 
     @mute_logger(*MUTED)
     def test_fetch_job_throttled_keeps_its_work_and_continues(self):
