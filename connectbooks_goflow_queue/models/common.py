@@ -10,9 +10,11 @@ from odoo.addons.connectbooks_goflow.core.http_policy import (
 
 # Transient: the rate limit (beyond the client's own waiting), 5xx answers,
 # timeouts and lost connections (NetworkError is a ServerError) once the
-# client's own retries are spent. Everything else (credentials refused, a
-# request the server rejects, an answer that cannot be read, settings) fails
-# the job at once with its message: retrying cannot mend it.
+# client's own retries are spent; the typed errors of every client (Goflow,
+# Amazon, Walmart) derive from these of the add-on's HTTP policy. Everything
+# else (credentials refused, a request the server rejects, an answer that
+# cannot be read, settings) fails the job at once with its message: retrying
+# cannot mend it.
 TRANSIENT_ERRORS = (ThrottledError, ServerError)
 # Another job of the same company (sync) or store (fetch) holds the lock:
 # tried again after this many seconds, randomised; not counted as a retry.

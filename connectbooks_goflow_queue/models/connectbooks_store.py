@@ -23,15 +23,20 @@ class ConnectbooksStore(models.Model):
     _inherit = "connectbooks.store"
 
     def _fetch_enqueue(self, eta=None):
-        """One job per store, in the channel of its Amazon account; a store
-        whose job is still waiting gets no second one (identity key)."""
+        """One job per store, in the channel of the seller account it fetches
+        through (its marketplace's connection: ``amazon_<id>``,
+        ``walmart_<id>``); a store whose job is still waiting gets no second
+        one (identity key)."""
         channels = {}
         for store in self:
-            connection = store.amazon_connection_id
-            if connection not in channels:
-                channels[connection] = connection._queue_channel() or None
+            connection = store._fetch_connection()
+            # two models' connections: keyed by model and id
+            key = (connection._name, connection.id) if connection else None
+            if key not in channels:
+                # None (no connection): the job function's channel
+                channels[key] = connection._queue_channel() if connection else None
             store.with_delay(
-                channel=channels[connection],
+                channel=channels[key],
                 eta=eta,
                 identity_key=store._job_fetch_identity(),
                 description=_("Fetch settlements of store %(store)s", store=store.name),
@@ -47,13 +52,14 @@ class ConnectbooksStore(models.Model):
 
         Each imported settlement's Goflow sync is a job of its own, in the
         Goflow account's channel. Another fetch of the store running: tried
-        again in seconds. A transient Amazon failure (rate limit, 5xx,
-        network) before anything was done: retried after ``Retry-After`` or
-        the retry pattern; after reports were handled: they are kept and
-        the fetch continues in a new job. A permanent failure fails the job
-        with the message the store shows (and :meth:`_job_fetch_failed`
-        posts it on the store); after reports were handled, they are kept
-        and the store shows the failure, as after a scheduled fetch.
+        again in seconds. A transient failure of the marketplace, Amazon's
+        or Walmart's (rate limit, 5xx, network), before anything was done:
+        retried after ``Retry-After`` or the retry pattern; after reports
+        were handled: they are kept and the fetch continues in a new job. A
+        permanent failure fails the job with the message the store shows
+        (and :meth:`_job_fetch_failed` posts it on the store); after reports
+        were handled, they are kept and the store shows the failure, as
+        after a scheduled fetch.
 
         :return: the fetch's summary, for the job's result
         """
@@ -61,7 +67,7 @@ class ConnectbooksStore(models.Model):
         if not store:
             return _("Nothing to do: the store was deleted.")
         store.ensure_one()
-        result = store._amazon_fetch(False, CRON_MAX_WAIT)
+        result = store._fetch(False, CRON_MAX_WAIT)
         summary = store._fetch_summary(result)
         if result.busy:
             raise RetryableJobError(
@@ -93,13 +99,14 @@ class ConnectbooksStore(models.Model):
         for store in self.exists():
             store.sudo().write(
                 {
-                    "amazon_last_fetch_at": fields.Datetime.now(),
-                    "amazon_last_fetch_message": (exc_message or "")[:500],
+                    "last_fetch_at": fields.Datetime.now(),
+                    "last_fetch_message": (exc_message or "")[:500],
                 }
             )
             store.sudo().message_post(
                 body=_(
-                    "The settlement fetch from Amazon failed: %(error)s",
+                    "The settlement fetch from %(marketplace)s failed: %(error)s",
+                    marketplace=store._marketplace_label(),
                     error=exc_message or _("see the job"),
                 )
             )

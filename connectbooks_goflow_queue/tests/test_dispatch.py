@@ -16,6 +16,12 @@ from odoo.addons.connectbooks_goflow.core.goflow_client import (
     GoflowNetworkError,
     GoflowThrottledError,
 )
+from odoo.addons.connectbooks_goflow.core.walmart_client import (
+    WalmartAuthError,
+    WalmartNetworkError,
+    WalmartServerError,
+    WalmartThrottledError,
+)
 from odoo.addons.connectbooks_goflow.models.connectbooks_settlement_sync import (
     SYNC_LOCK_KEY,
 )
@@ -24,6 +30,16 @@ from odoo.addons.connectbooks_goflow.tests.test_amazon_fetch import (
     AmazonFetchCase,
 )
 from odoo.addons.connectbooks_goflow.tests.test_cost_sync import GoflowSandboxCase
+from odoo.addons.connectbooks_goflow.tests.test_walmart_fetch import (
+    MUTED as WALMART_MUTED,
+)
+from odoo.addons.connectbooks_goflow.tests.test_walmart_fetch import (
+    REF as WALMART_REF,
+)
+from odoo.addons.connectbooks_goflow.tests.test_walmart_fetch import (
+    WalmartFetchCase,
+)
+from odoo.addons.connectbooks_goflow_queue import post_init_hook
 from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.job import Job
 
@@ -207,7 +223,7 @@ class TestFetchJobs(JobsCase, AmazonFetchCase):
                 self.store_b: f"root.connectbooks.amazon_{self.amazon_b.id}",
             },
         )
-        self.assertFalse(self.store_a.amazon_last_fetch_at, msg="not fetched")
+        self.assertFalse(self.store_a.last_fetch_at, msg="not fetched")
         self.env["connectbooks.store"]._cron_fetch_settlements()
         self.assertEqual(self._jobs("_job_fetch_settlements"), jobs, msg="no second")
 
@@ -250,11 +266,11 @@ class TestFetchJobs(JobsCase, AmazonFetchCase):
         self.env.invalidate_all()
         self.assertIn("refresh token", str(caught.exception))
         self.assertFalse(self._settlements(self.store_a2))
-        self.assertFalse(self.store_a2.amazon_last_fetch_at)
+        self.assertFalse(self.store_a2.last_fetch_at)
         # queue_job's on_fail: posted on the store as the cron posts it
         self.store_a2._job_fetch_failed(exc_message=str(caught.exception))
-        self.assertIn("refresh token", self.store_a2.amazon_last_fetch_message)
-        self.assertTrue(self.store_a2.amazon_last_fetch_at)
+        self.assertIn("refresh token", self.store_a2.last_fetch_message)
+        self.assertTrue(self.store_a2.last_fetch_at)
         self.assertIn("refresh token", self._messages(self.store_a2))
 
     @mute_logger(*MUTED)
@@ -276,3 +292,119 @@ class TestFetchJobs(JobsCase, AmazonFetchCase):
             self._perform(follow)
         self.assertFalse(caught.exception.ignore_retry)
         self.assertIn("rate limit", str(caught.exception))
+
+
+@tagged("post_install", "-at_install")
+class TestWalmartFetchJobs(JobsCase, WalmartFetchCase):
+    def _channel(self):
+        return f"root.connectbooks.walmart_{self.walmart_a.id}"
+
+    def test_walmart_connection_has_a_channel_of_capacity_one(self):
+        Channel = self.env["queue.job.channel"]
+        channel = Channel.search([("complete_name", "=", self._channel())])
+        self.assertEqual(channel.capacity, 1, msg="created with the connection")
+        self.assertEqual(self.walmart_a._queue_channel(), self._channel())
+        self.assertEqual(
+            Channel.search([("complete_name", "=", self._channel())]),
+            channel,
+            msg="not twice",
+        )
+        # a connection made before the add-on was installed: at install
+        channel.unlink()
+        post_init_hook(self.env)
+        channel = Channel.search([("complete_name", "=", self._channel())])
+        self.assertEqual(channel.capacity, 1)
+
+    def test_fetch_job_channel_follows_the_stores_marketplace(self):
+        self.env["connectbooks.store"]._cron_fetch_settlements(batch_size=1)
+        job = self._jobs("_job_fetch_settlements", self.store_w)
+        self.assertEqual(job.channel, self._channel())
+        self.assertEqual(
+            job.identity_key, f"connectbooks_goflow.fetch:{self.store_w.id}"
+        )
+        self.assertFalse(self.store_w.last_fetch_at, msg="not fetched")
+        # an Amazon store of the same company: its Amazon account's channel
+        amazon = self.env["connectbooks.amazon.connection"].create(
+            {
+                "name": "Amazon (A)",
+                "company_id": self.company_a.id,
+                "client_id": "amzn1.application-oa2-client.test",
+                "client_secret": "amzn1.oa2-cs.v1.test",
+                "refresh_token": "Atzr|test-refresh-token",
+            }
+        )
+        self.store_a.write({"marketplace": "amazon", "amazon_connection_id": amazon.id})
+        self.store_a._fetch_enqueue()
+        self.assertEqual(
+            self._jobs("_job_fetch_settlements", self.store_a).channel,
+            f"root.connectbooks.amazon_{amazon.id}",
+        )
+
+    @mute_logger(*WALMART_MUTED)
+    def test_fetch_job_imports_and_queues_the_goflow_sync(self):
+        self._recon()
+        self.store_w._fetch_enqueue()
+        summary = self._perform(self._jobs("_job_fetch_settlements", self.store_w))
+        self.assertIn("1 settlement(s) imported from Walmart", summary)
+        settlement = self._settlements()
+        self.assertEqual(settlement.settlement_ref, WALMART_REF)
+        self.assertEqual(settlement.cost_status, "not_synced", msg="not inline")
+        sync = self._jobs("_job_sync_goflow", settlement)
+        self.assertEqual(
+            sync.channel, f"root.connectbooks.goflow_{self.connection_a.id}"
+        )
+
+    @mute_logger(*WALMART_MUTED)
+    def test_walmart_transient_errors_are_retried(self):
+        Store = type(self.store_w)
+        throttled = WalmartThrottledError("Walmart's rate limit stopped the fetch.")
+        throttled.retry_after = 41.2
+        for error, seconds in (
+            (throttled, 42),
+            (WalmartServerError("Walmart answered 503.", status=503), None),
+            (WalmartNetworkError("Walmart did not answer in time."), None),
+        ):
+            with (
+                self.subTest(error=type(error).__name__),
+                patch.object(Store, "_fetch_list", side_effect=error),
+                self.assertRaises(RetryableJobError) as caught,
+            ):
+                self.store_w._job_fetch_settlements()
+            self.assertEqual(caught.exception.seconds, seconds)
+            self.assertFalse(caught.exception.ignore_retry, msg="counted")
+            self.assertEqual(
+                str(caught.exception),
+                self.store_w._fetch_error_message(error),
+                msg="the message the store shows",
+            )
+        refused = WalmartAuthError("Walmart refused the client id.", status=401)
+        with (
+            patch.object(Store, "_fetch_list", side_effect=refused),
+            self.assertRaises(UserError) as caught,
+        ):
+            self.store_w._job_fetch_settlements()
+        self.assertEqual(
+            str(caught.exception), self.store_w._fetch_error_message(refused)
+        )
+
+    @mute_logger(*WALMART_MUTED)
+    def test_fetch_job_throttled_keeps_its_work_and_continues(self):
+        self._recon(2025, days_ago=20)
+        self._recon(2026, days_ago=10)
+        # one file now, the next in an hour
+        self.api.retry_after = 3600
+        self.api.set_rate_limits({"reconFile": (1 / 3600, 1)})
+        self.store_w._fetch_enqueue()
+        job = self._jobs("_job_fetch_settlements", self.store_w)
+        summary = self._perform(job)
+        self.assertIn("continues in a new job", summary)
+        self.assertEqual(self._settlements().settlement_ref, "20250301-20250314")
+        follow = self._jobs("_job_fetch_settlements", self.store_w) - job
+        self.assertEqual(len(follow), 1, msg="the rest in a new job")
+        self.assertEqual(follow.channel, self._channel())
+        self.assertGreater(follow.eta, fields.Datetime.now())
+        # the failed job's on_fail names the marketplace
+        self.store_w._job_fetch_failed(exc_message="Walmart refused the client id.")
+        self.assertIn(
+            "The settlement fetch from Walmart failed", self._messages(self.store_w)
+        )
