@@ -52,14 +52,16 @@ def _bucket_of_role(role_sql):
 # amount type, description) of the lines -- a few hundred for a million rows
 # -- and the lines are joined to those by hash. The combinations are a
 # DISTINCT over the same lines, so a filter on the settlement reaches them
-# too. A per-row lateral lookup would leave it to the planner to memoize it,
-# which it does not do on tables without statistics (a new database: the
+# too. The GROUP BY (one rule a combination: MIN picks the only one) keeps
+# the planner from flattening the subquery and running the lookup after the
+# join, once per line -- what a per-row lateral lookup left to its Memoize,
+# which it does not choose on tables without statistics (a new database: the
 # P&L of a million rows then took minutes).
 LINE_ROLE = SQL(
     """
     JOIN (
         SELECT c.settlement_id, c.transaction_type, c.amount_type,
-               c.amount_description, r.role
+               c.amount_description, MIN(r.role) AS role
           FROM (
                 SELECT DISTINCT settlement_id,
                        COALESCE(transaction_type, '') AS transaction_type,
@@ -87,6 +89,8 @@ LINE_ROLE = SQL(
                         m.id
                LIMIT 1
           ) r ON TRUE
+         GROUP BY c.settlement_id, c.transaction_type, c.amount_type,
+                  c.amount_description
     ) lr
       ON lr.settlement_id = l.settlement_id
      AND lr.transaction_type = COALESCE(l.transaction_type, '')
