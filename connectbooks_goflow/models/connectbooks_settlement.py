@@ -134,6 +134,9 @@ class ConnectbooksSettlement(models.Model):
     )
     posted_with_estimates = fields.Boolean(readonly=True, copy=False, tracking=True)
     last_sync_at = fields.Datetime(string="Last Goflow Sync", readonly=True, copy=False)
+    # Counts the completed syncs: "synced since" exactly, where the times
+    # above are to the second.
+    sync_count = fields.Integer(readonly=True, copy=False)
     last_sync_attempt_at = fields.Datetime(readonly=True, copy=False)
     last_sync_error = fields.Char(readonly=True, copy=False)
     filename = fields.Char(readonly=True)

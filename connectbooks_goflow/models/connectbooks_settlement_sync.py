@@ -290,7 +290,12 @@ class ConnectbooksSettlement(models.Model):
         asked, costed, trueups = counts["asked"], counts["costed"], counts["trueups"]
         CostLine._sync_stage_apply(self, now)
         self.write(
-            {"last_sync_at": now, "last_sync_attempt_at": now, "last_sync_error": False}
+            {
+                "last_sync_at": now,
+                "last_sync_attempt_at": now,
+                "last_sync_error": False,
+                "sync_count": self.sync_count + 1,
+            }
         )
         self._post_sync_message(asked, costed, trueups)
         if trueups and posted:

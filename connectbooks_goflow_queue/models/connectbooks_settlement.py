@@ -30,14 +30,14 @@ class ConnectbooksSettlement(models.Model):
                 description=_(
                     "Goflow sync of settlement %(ref)s", ref=settlement.settlement_ref
                 ),
-            )._job_sync_goflow(requested_at)
+            )._job_sync_goflow(requested_at, settlement.sync_count)
         return self
 
     def _job_sync_identity(self):
         self.ensure_one()
         return f"connectbooks_goflow.sync:{self.id}"
 
-    def _job_sync_goflow(self, requested_at=None):
+    def _job_sync_goflow(self, requested_at=None, sync_count=None):
         """Queue job: sync this settlement's costs with Goflow.
 
         - Another sync of the company holds its lock (the add-on's lock,
@@ -50,6 +50,9 @@ class ConnectbooksSettlement(models.Model):
           :meth:`_job_sync_goflow_failed` records it on the settlement).
 
         :param requested_at: when the job was queued
+        :param sync_count: the settlement's completed syncs then (exact,
+            where times are to the second); jobs queued without it compare
+            the times
         :return: what the job did, for the job's result
         """
         settlement = self.exists()
@@ -79,7 +82,11 @@ class ConnectbooksSettlement(models.Model):
             )
         )
         last = settlement.last_sync_at
-        if requested_at and last and last >= requested_at:
+        if sync_count is not None:
+            synced_since = settlement.sync_count > sync_count
+        else:
+            synced_since = bool(requested_at and last and last >= requested_at)
+        if synced_since:
             return _(
                 "Nothing to do: synced at %(when)s, after this job was queued.",
                 when=last,

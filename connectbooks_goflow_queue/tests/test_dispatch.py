@@ -136,19 +136,30 @@ class TestSyncJobs(JobsCase, GoflowSandboxCase):
         self.assertEqual(self.settlement.cost_status, "missing")
 
     def test_job_syncs_and_a_later_one_finds_nothing_to_do(self):
+        queued_at = fields.Datetime.now()
+        before = self.settlement.sync_count
         self.settlement._sync_enqueue()
         job = self._jobs("_job_sync_goflow", self.settlement)
         self.assertIn("Synced", self._perform(job))
         self.assertEqual(self.settlement.cost_status, "missing")
+        self.assertEqual(self.settlement.sync_count, before + 1)
         messages = len(self.settlement.message_ids)
         # a job queued before that sync finished (e.g. by the cron, while
-        # this one ran) has nothing to do
+        # this one ran), in the same second or not, has nothing to do
+        result = self.settlement._job_sync_goflow(queued_at, before)
+        self.assertIn("Nothing to do", result)
+        self.assertEqual(len(self.settlement.message_ids), messages)
+        # one queued after it (same second: times cannot tell) syncs again
+        result = self.settlement._job_sync_goflow(
+            self.settlement.last_sync_at, self.settlement.sync_count
+        )
+        self.assertIn("Synced", result)
+        # a job of an older version (no count) still compares the times
         self.settlement.last_sync_at = fields.Datetime.now()
         result = self.settlement._job_sync_goflow(
             fields.Datetime.now() - timedelta(minutes=1)
         )
         self.assertIn("Nothing to do", result)
-        self.assertEqual(len(self.settlement.message_ids), messages)
 
     def test_company_busy_is_retried_without_counting(self):
         with self.registry.cursor() as other:
