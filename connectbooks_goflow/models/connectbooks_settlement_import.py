@@ -12,6 +12,7 @@ from odoo.tools.misc import file_open
 from ..core.costing import CostNeedCollector
 from ..core.goflow_client import order_cost_lines
 from ..core.pg_copy import CopyPipeline, copy_text, gc_paused
+from ..core.settlement_const import LAYOUT_AMAZON_V2, LAYOUT_WALMART_RECON_V1
 from ..core.settlement_parser import SettlementFileError
 from ..core.vocabulary import (
     COST_COMPLETE,
@@ -25,6 +26,11 @@ from ..core.vocabulary import (
 
 _logger = logging.getLogger(__name__)
 
+# The marketplace whose own report a layout is (a generic CSV is anyone's).
+MARKETPLACE_OF_LAYOUT = {
+    LAYOUT_AMAZON_V2: "amazon",
+    LAYOUT_WALMART_RECON_V1: "walmart",
+}
 # Rows handed to COPY at a time; with the pipeline's queue depth this bounds
 # the memory of a 1,000,000-row import.
 COPY_BATCH_ROWS = 20_000
@@ -65,6 +71,7 @@ class ConnectbooksSettlementImport(models.AbstractModel):
         try:
             reader = store._settlement_reader(fileobj, filename)
             header = reader.header
+            self._check_marketplace(store, header.layout, filename)
             currency = self._currency(header.currency, filename)
             settlement = Settlement.create(
                 {
@@ -174,6 +181,27 @@ class ConnectbooksSettlementImport(models.AbstractModel):
         return settlements
 
     @api.model
+    @api.model
+    def _check_marketplace(self, store, layout, filename):
+        """A marketplace's own report goes to a store of that marketplace (its
+        amounts are mapped by that marketplace's rules); a generic CSV to any.
+
+        :raise UserError: naming the file, what it is and the store
+        """
+        marketplace = MARKETPLACE_OF_LAYOUT.get(layout)
+        if marketplace and store.marketplace != marketplace:
+            names = dict(store._fields["marketplace"]._description_selection(self.env))
+            raise UserError(
+                _(
+                    "%(file)s is a %(kind)s settlement report, but store %(store)s "
+                    "sells on %(marketplace)s: import it into a %(kind)s store.",
+                    file=filename or _("The file"),
+                    kind=names[marketplace],
+                    store=store.name,
+                    marketplace=names.get(store.marketplace, store.marketplace),
+                )
+            )
+
     def _currency(self, code, filename):
         currency = (
             self.env["res.currency"]

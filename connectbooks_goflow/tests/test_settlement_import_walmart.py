@@ -92,6 +92,25 @@ class TestSettlementImportWalmart(ConnectbooksCase):
         self.assertAlmostEqual(pnl.fees, sum(group.mapped("amount")))
         self.assertAlmostEqual(pnl.other, 0.0)
 
+    def test_report_of_another_marketplace_refused(self):
+        """A Walmart report into an Amazon store (and the reverse) would be
+        mapped by the other marketplace's rules: refused, nothing written."""
+        Settlement = self.env["connectbooks.settlement"]
+        before = Settlement.search_count([])
+        self.store_a.marketplace = "amazon"
+        attachment = self.env["ir.attachment"].create(
+            {"name": "recon.csv", "datas": base64.b64encode(self.recon)}
+        )
+        wizard = self.env["connectbooks.settlement.import.wizard"].create(
+            {"store_id": self.store_a.id, "attachment_ids": [(6, 0, attachment.ids)]}
+        )
+        action = wizard.action_import()
+        self.assertNotEqual(action.get("res_model"), "connectbooks.settlement")
+        message = wizard.error_message
+        self.assertIn("recon.csv is a Walmart settlement report", message)
+        self.assertIn(f"store {self.store_a.name} sells on Amazon", message)
+        self.assertEqual(Settlement.search_count([]), before)
+
     def test_recon_zip_imported(self):
         settlement = self._import("recon.zip", self.recon_zip)
         self.assertEqual(settlement.settlement_ref, "20260301-20260314")
