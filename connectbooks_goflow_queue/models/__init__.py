@@ -1,4 +1,5 @@
 from . import queue_job_channel
+from . import connectbooks_queue_channel_mixin
 from . import goflow_connection
 from . import connectbooks_amazon_connection
 from . import connectbooks_walmart_connection

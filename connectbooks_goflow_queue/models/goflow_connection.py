@@ -1,24 +1,7 @@
-from odoo import api, models
+from odoo import models
 
 
 class GoflowConnection(models.Model):
-    _inherit = "goflow.connection"
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        connections = super().create(vals_list)
-        connections._queue_channel()
-        return connections
-
-    def _queue_channel(self):
-        """The job channel of this Goflow account: its syncs run one at a
-        time (capacity 1), so its rate limit is never shared by two jobs.
-
-        :return: the channel's complete name (of the last connection)
-        """
-        name = None
-        for connection in self:
-            name = self.env["queue.job.channel"]._connectbooks_channel(
-                f"goflow_{connection.id}"
-            )
-        return name
+    _name = "goflow.connection"
+    _inherit = ["goflow.connection", "connectbooks.queue.channel.mixin"]
+    _queue_channel_prefix = "goflow"
