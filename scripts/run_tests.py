@@ -432,17 +432,18 @@ def addon_state(cluster, db):
         return None
 
 
-def stage_odoo(stage, test_tags=None, keyword=None, quick=False):
-    """Install with demo (checked log), then on a fresh database without demo
-    the add-on's tests: through pytest-odoo, and through odoo-bin's own runner
-    when ``test_tags`` is given (only through it when no ``keyword`` is)."""
+def odoo_18_missing():
+    """Why the Odoo stages cannot run here (no Odoo 18 importable), or ``""``."""
     version, why = odoo_version()
     if version is None:
-        stage.detail = f"no Odoo importable by {sys.executable} ({why})"
-        return
+        return f"no Odoo importable by {sys.executable} ({why})"
     if version != "18":
-        stage.detail = f"the importable Odoo is version {version}, not 18"
-        return
+        return f"the importable Odoo is version {version}, not 18"
+    return ""
+
+
+def addons_path_with_report_xlsx():
+    """The addons path, OCA's report_xlsx installed from PyPI when missing."""
     paths, report_xlsx = addons_path()
     if not report_xlsx:
         print(f"report_xlsx not found beside Odoo: installing {REPORT_XLSX_REQ}")
@@ -451,6 +452,42 @@ def stage_odoo(stage, test_tags=None, keyword=None, quick=False):
             check=True,
         )
         paths, report_xlsx = addons_path()
+    return paths
+
+
+def install(cmd, log, what, shown=80):
+    """Run an ``odoo-bin`` install, print ``what`` with its time, exit code
+    and the first ``shown`` warning or error lines of its log.
+
+    :return: ``(exit code, log text, warning/error lines)``
+    """
+    rc, text, secs = run_odoo(cmd, log)
+    bad = bad_lines(text)
+    print(f"{what}: {secs:.0f}s, exit {rc}, {len(bad)} warning/error line(s)")
+    for line in bad[:shown]:
+        print("  ", line)
+    return rc, text, bad
+
+
+def conclude(stage, start, failures, notes, suite):
+    """Set an Odoo stage's time, status and detail; ``suite`` names its
+    failed tests among the failures."""
+    stage.seconds = time.monotonic() - start
+    if stage.failed:
+        failures.append(suite)
+    stage.status = "ran/failed" if failures else "ran/passed"
+    stage.detail = "; ".join(dict.fromkeys([*failures, *notes]))
+
+
+def stage_odoo(stage, test_tags=None, keyword=None, quick=False):
+    """Install with demo (checked log), then on a fresh database without demo
+    the add-on's tests: through pytest-odoo, and through odoo-bin's own runner
+    when ``test_tags`` is given (only through it when no ``keyword`` is)."""
+    missing = odoo_18_missing()
+    if missing:
+        stage.detail = missing
+        return
+    paths = addons_path_with_report_xlsx()
     with_pytest = keyword is not None or not test_tags
     if with_pytest and importlib.util.find_spec("pytest_odoo") is None:
         stage.status = "ran/failed"
@@ -477,40 +514,26 @@ def stage_odoo(stage, test_tags=None, keyword=None, quick=False):
         common = ["--addons-path", ",".join(paths), "--log-level", "info"]
         # 1. install with demo data: no warning or error in the log
         db_demo = f"cbg_demo_{suffix}"
-        rc, text, secs = (
-            (0, "", 0.0)
-            if quick
-            else run_odoo(
+        if not quick:
+            rc, _text, bad = install(
                 odoo_cmd(cluster, db_demo, [*common, "-i", ADDON], data_dir),
                 LOG_DIR / f"odoo-install-demo-{suffix}.log",
+                "install with demo data",
+                shown=40,
             )
-        )
-        bad = bad_lines(text)
-        if not quick:
-            print(
-                f"install with demo data: {secs:.0f}s, exit {rc}, "
-                f"{len(bad)} warning/error line(s)"
-            )
-        for line in bad[:40]:
-            print("  ", line)
-        if rc or bad:
-            failures.append("install with demo")
+            if rc or bad:
+                failures.append("install with demo")
         # 2. fresh database without demo: the add-on installed (and, with
         # --test-tags, those tests run by Odoo's runner as it installs)
         db_test = f"cbg_test_{suffix}"
         extra = ["--without-demo", "all", "-i", ADDON]
         if test_tags:
             extra += ["--test-enable", "--test-tags", test_tags]
-        rc, text, secs = run_odoo(
-            odoo_cmd(cluster, db_test, [*common, *extra], data_dir), test_log
+        rc, text, bad = install(
+            odoo_cmd(cluster, db_test, [*common, *extra], data_dir),
+            test_log,
+            f"install without demo{' + odoo-bin tests' if test_tags else ''}",
         )
-        bad = bad_lines(text)
-        print(
-            f"install without demo{' + odoo-bin tests' if test_tags else ''}: "
-            f"{secs:.0f}s, exit {rc}, {len(bad)} warning/error line(s)"
-        )
-        for line in bad[:80]:
-            print("  ", line)
         if test_tags:
             notes.append(odoo_bin_tests(stage, text, failures))
         if rc or bad:
@@ -542,11 +565,7 @@ def stage_odoo(stage, test_tags=None, keyword=None, quick=False):
     finally:
         cluster.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
-    stage.seconds = time.monotonic() - start
-    if stage.failed:
-        failures.append("odoo suite")
-    stage.status = "ran/failed" if failures else "ran/passed"
-    stage.detail = "; ".join(dict.fromkeys([*failures, *notes]))
+    conclude(stage, start, failures, notes, "odoo suite")
 
 
 def run_odoo_pytest(
@@ -610,24 +629,15 @@ def stage_queue(stage, keyword=None, quick=False):
     (log checked), then on a fresh database without demo, where pytest-odoo
     runs its tests. Skipped, with the reason, without Odoo 18 or where
     queue_job cannot be installed."""
-    version, why = odoo_version()
-    if version is None:
-        stage.detail = f"no Odoo importable by {sys.executable} ({why})"
-        return
-    if version != "18":
-        stage.detail = f"the importable Odoo is version {version}, not 18"
+    missing = odoo_18_missing()
+    if missing:
+        stage.detail = missing
         return
     missing = ensure_queue_job()
     if missing:
         stage.detail = f"{QUEUE_ADDON} not tested: {missing}"
         return
-    paths, report_xlsx = addons_path()
-    if not report_xlsx:
-        run(
-            [sys.executable, "-m", "pip", "install", "--quiet", REPORT_XLSX_REQ],
-            check=True,
-        )
-        paths, report_xlsx = addons_path()
+    paths = addons_path_with_report_xlsx()
     if importlib.util.find_spec("pytest_odoo") is None:
         stage.status = "ran/failed"
         stage.detail = f"pytest-odoo is not importable by {sys.executable}"
@@ -642,32 +652,22 @@ def stage_queue(stage, keyword=None, quick=False):
         common = ["--addons-path", ",".join(paths), "--log-level", "info"]
         db_demo = f"cbg_qdemo_{os.getpid()}"
         if not quick:
-            rc, text, secs = run_odoo(
+            rc, _text, bad = install(
                 odoo_cmd(cluster, db_demo, [*common, "-i", QUEUE_ADDON], data_dir),
                 LOG_DIR / f"odoo-install-demo-{suffix}.log",
+                f"install {QUEUE_ADDON} with demo data",
+                shown=40,
             )
-            bad = bad_lines(text)
-            print(
-                f"install {QUEUE_ADDON} with demo data: {secs:.0f}s, exit {rc}, "
-                f"{len(bad)} warning/error line(s)"
-            )
-            for line in bad[:40]:
-                print("  ", line)
             if rc or bad:
                 failures.append("install with demo")
         db_test = f"cbg_qtest_{os.getpid()}"
         test_log = LOG_DIR / f"odoo-tests-{suffix}.log"
         extra = ["--without-demo", "all", "-i", QUEUE_ADDON]
-        rc, text, secs = run_odoo(
-            odoo_cmd(cluster, db_test, [*common, *extra], data_dir), test_log
+        rc, _text, bad = install(
+            odoo_cmd(cluster, db_test, [*common, *extra], data_dir),
+            test_log,
+            f"install {QUEUE_ADDON} without demo",
         )
-        bad = bad_lines(text)
-        print(
-            f"install {QUEUE_ADDON} without demo: {secs:.0f}s, exit {rc}, "
-            f"{len(bad)} warning/error line(s)"
-        )
-        for line in bad[:80]:
-            print("  ", line)
         if rc or bad:
             failures.append("install without demo")
             notes.append(f"log: {test_log.relative_to(ROOT)}")
@@ -692,11 +692,7 @@ def stage_queue(stage, keyword=None, quick=False):
     finally:
         cluster.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
-    stage.seconds = time.monotonic() - start
-    if stage.failed:
-        failures.append("queue suite")
-    stage.status = "ran/failed" if failures else "ran/passed"
-    stage.detail = "; ".join(dict.fromkeys([*failures, *notes]))
+    conclude(stage, start, failures, notes, "queue suite")
 
 
 def main():
