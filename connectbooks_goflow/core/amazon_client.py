@@ -15,25 +15,16 @@ the socket to the file chunk by chunk.
 
 from __future__ import annotations
 
-import json
 import logging
-import time
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
-import requests
-
 from . import amazon_const as const
 from . import http_policy
 
 _logger = logging.getLogger(__name__)
-
-_SUPPORT_HINT = (
-    "Please send this message to the support of the Amazon connector so the "
-    "answer can be checked."
-)
 
 
 # -- Errors -----------------------------------------------------------------
@@ -57,10 +48,6 @@ class AmazonAuthError(AmazonError, http_policy.AuthError):
         ``invalid_client`` (client id or secret wrong), ``access_denied``
         (region, role or authorisation), or LWA's own error code
     """
-
-    def __init__(self, message, *, status=None, reason=None):
-        super().__init__(message, status=status)
-        self.reason = reason
 
 
 class AmazonThrottledError(AmazonError, http_policy.ThrottledError):
@@ -93,11 +80,8 @@ def amazon_message(response):
     SP-API answers ``{"errors": [{"code", "message", "details"}]}``; LWA
     answers OAuth's ``{"error", "error_description"}``.
     """
-    try:
-        body = json.loads(response.content)
-    except ValueError:
-        return ""
-    if not isinstance(body, dict):
+    body = http_policy.json_object(response)
+    if body is None:
         return ""
     errors = body.get(const.ERRORS_KEY)
     if isinstance(errors, list) and errors and isinstance(errors[0], dict):
@@ -109,32 +93,19 @@ def amazon_message(response):
             text += f" ({details})"
         return http_policy.quote_message(text)
     if isinstance(body.get("error"), str):
-        text = body["error"]
-        if body.get("error_description"):
-            text += f": {body['error_description']}"
-        return http_policy.quote_message(text)
+        return http_policy.oauth_message(body["error"], body)
     return http_policy.quote_message(body.get("message"))
 
 
 _SERVICE = http_policy.Service(
     name="Amazon",
-    errors=http_policy.ErrorKinds(
-        config=AmazonConfigError,
-        auth=AmazonAuthError,
-        throttled=AmazonThrottledError,
-        server=AmazonServerError,
-        network=AmazonNetworkError,
-        request=AmazonRequestError,
-        malformed=AmazonMalformedResponse,
-    ),
-    server_hint="Amazon may be having an outage: try again later (scheduled "
-    "fetches try again at their next run).",
-    throttle_hint="Amazon's rate limit for this seller is used up: the fetch "
-    "continues at the next run.",
-    wait_hint="the fetch stopped there and continues at the next run.",
+    errors=http_policy.ErrorKinds.of(AmazonError),
+    **http_policy.fetch_hints("Amazon"),
     settings_hint="Check the region and addresses of the Amazon connection.",
     logger=_logger,
     reach_hint="check the region and this server's internet access",
+    support_hint="Please send this message to the support of the Amazon "
+    "connector so the answer can be checked.",
     body_message=amazon_message,
 )
 
@@ -191,23 +162,6 @@ class DownloadResult:
 
 
 # -- Helpers ----------------------------------------------------------------
-
-
-class _AccessTokenAuth(requests.auth.AuthBase):
-    """Adds ``x-amz-access-token``; given as ``auth=`` so ``.netrc`` never
-    overrides it."""
-
-    __slots__ = ("_token",)
-
-    def __init__(self, token):
-        self._token = token
-
-    def __call__(self, prepared):
-        prepared.headers[const.HEADER_ACCESS_TOKEN] = self._token
-        return prepared
-
-    def __repr__(self):
-        return "<AmazonAccessTokenAuth ***>"
 
 
 def format_amazon_time(moment):
@@ -276,7 +230,7 @@ def _gunzip(chunks, size):
 # -- The client -------------------------------------------------------------
 
 
-class AmazonClient(http_policy.PolicyClient):
+class AmazonClient(http_policy.AccessTokenClient):
     """List and download the settlement reports of one seller account.
 
     :param client_id: the LWA client id of the app (Seller Central > Apps >
@@ -287,19 +241,26 @@ class AmazonClient(http_policy.PolicyClient):
     :param endpoint: instead of the region's, an SP-API base URL (https, or
         http on loopback: the local sandbox)
     :param token_url: instead of Amazon's, an LWA token URL (same rules)
-    :param timeout: (connect, read) seconds, or one number for both
-    :param max_retries: retries per cause (throttling; server errors,
-        timeouts, lost connections, unreadable pages)
-    :param max_wait: longest single wait slept for (rate limit,
-        ``Retry-After``); a longer one raises :class:`AmazonThrottledError`
-        with ``retry_after``. A scheduled job passes a few seconds
     :param rate_limits: ``{operation: (requests per second, burst)}`` of the
         client-side buckets; ``None`` = Amazon's published rates, ``{}`` = none
     :param rate_speedup: multiplies every rate (tests and the sandbox)
-    :param session: a :class:`requests.Session` to reuse (not closed here)
-    :param sleep: ``time.sleep`` or a test double recording the waits
-    :param clock: monotonic clock (rate limit, token expiry)
+    :param policy_options: the HTTP policy's ``timeout``, ``max_retries``,
+        ``backoff_base``, ``backoff_max``, ``max_wait`` (a longer wait raises
+        :class:`AmazonThrottledError` with ``retry_after``; a scheduled job
+        passes a few seconds), ``session`` (reused, not closed here),
+        ``sleep`` and ``clock`` (rate limit, token expiry): see
+        :class:`.http_policy.HttpPolicy`; Amazon's bounds by default
     """
+
+    _service = _SERVICE
+    _secret_source = "Seller Central > Apps > Develop Apps"
+    _policy_defaults = {
+        "timeout": const.DEFAULT_TIMEOUT,
+        "max_retries": const.DEFAULT_MAX_RETRIES,
+        "backoff_base": const.DEFAULT_BACKOFF_BASE,
+        "backoff_max": const.DEFAULT_BACKOFF_MAX,
+        "max_wait": const.DEFAULT_MAX_WAIT,
+    }
 
     def __init__(
         self,
@@ -310,16 +271,9 @@ class AmazonClient(http_policy.PolicyClient):
         *,
         endpoint=None,
         token_url=None,
-        timeout=const.DEFAULT_TIMEOUT,
-        max_retries=const.DEFAULT_MAX_RETRIES,
-        backoff_base=const.DEFAULT_BACKOFF_BASE,
-        backoff_max=const.DEFAULT_BACKOFF_MAX,
-        max_wait=const.DEFAULT_MAX_WAIT,
         rate_limits=None,
         rate_speedup=1.0,
-        session=None,
-        sleep=time.sleep,
-        clock=time.monotonic,
+        **policy_options,
     ):
         self._client_id = self._check_secret(client_id, "client id")
         self._client_secret = self._check_secret(client_secret, "client secret")
@@ -339,53 +293,23 @@ class AmazonClient(http_policy.PolicyClient):
         self._token_url = self._check_url(
             token_url or const.LWA_TOKEN_URL, "LWA token URL"
         )
-        loopback = http_policy.all_loopback(self._endpoint, self._token_url)
-        redactor = http_policy.Redactor([self._client_secret, self._refresh_token])
-        self._policy = http_policy.HttpPolicy(
-            _SERVICE,
-            timeout=timeout,
-            max_retries=max_retries,
-            backoff_base=backoff_base,
-            backoff_max=backoff_max,
-            max_wait=max_wait,
-            redactor=redactor,
-            loopback=loopback,
-            session=session,
-            sleep=sleep,
-            clock=clock,
+        self._open_policy(
+            [self._client_secret, self._refresh_token],
+            [self._endpoint, self._token_url],
+            policy_options,
         )
         # urllib3 logs request lines with their query: a pre-signed URL's.
         http_policy.install_log_redaction()
         if not rate_speedup > 0:
             raise AmazonConfigError("The rate speed-up must be a positive number.")
-        limits = const.RATE_LIMITS if rate_limits is None else rate_limits
-        self._limiters = {
-            operation: self._policy.limiter(rate * rate_speedup, burst)
-            for operation, (rate, burst) in limits.items()
-        }
+        self._limiters = self._policy.limiters(
+            const.RATE_LIMITS if rate_limits is None else rate_limits, rate_speedup
+        )
         self._headers = {
             const.HEADER_ACCEPT: const.ACCEPT_JSON,
             const.HEADER_USER_AGENT: const.USER_AGENT,
         }
-        self._token = http_policy.AccessToken(
-            self._policy, const.LWA_DEFAULT_EXPIRES_IN, const.TOKEN_RENEW_MARGIN
-        )
-        self.token_renewals = 0
-
-    # -- configuration checks --
-
-    @staticmethod
-    def _check_secret(value, noun):
-        return http_policy.check_secret(
-            value,
-            f"Amazon {noun}",
-            AmazonConfigError,
-            "Seller Central > Apps > Develop Apps",
-        )
-
-    @staticmethod
-    def _check_url(url, noun):
-        return http_policy.check_url(url, f"Amazon {noun}", AmazonConfigError)
+        self._start_tokens(const.LWA_DEFAULT_EXPIRES_IN, const.TOKEN_RENEW_MARGIN)
 
     # -- public API --
 
@@ -483,7 +407,7 @@ class AmazonClient(http_policy.PolicyClient):
                     AmazonMalformedResponse,
                     "Amazon's paging of the settlement reports points back to a "
                     "page already read; the list was stopped to avoid an endless "
-                    "loop. " + _SUPPORT_HINT,
+                    "loop. " + _SERVICE.support_hint,
                 )
             seen_tokens.add(next_token)
             params = {const.PARAM_NEXT_TOKEN: next_token}
@@ -567,22 +491,15 @@ class AmazonClient(http_policy.PolicyClient):
                     received, written = self._write(
                         response, document, dest, chunk_size
                     )
-                except (
-                    requests.ConnectionError,
-                    requests.exceptions.ChunkedEncodingError,
-                    requests.Timeout,
-                ) as exc:
+                except http_policy.STREAM_ERRORS as exc:
                     failures += 1
-                    if start is None or failures > self._policy.max_retries:
-                        raise self._error(
-                            AmazonNetworkError,
-                            f"The download of report document {document.document_id} "
-                            f"was cut short ({type(exc).__name__}), {failures} "
-                            "time(s). " + _SERVICE.server_hint,
-                        ) from exc
-                    dest.seek(start)
-                    dest.truncate()
-                    self._policy.sleep(self._policy.backoff(failures))
+                    self._restart_download(
+                        dest,
+                        start,
+                        failures,
+                        exc,
+                        f"report document {document.document_id}",
+                    )
                     continue
             return DownloadResult(
                 document.document_id,
@@ -604,14 +521,11 @@ class AmazonClient(http_policy.PolicyClient):
 
     # -- LWA --
 
-    def access_token(self):
-        """The current LWA access token, exchanged when none is valid.
+    def _obtain_token(self):
+        """Exchange the refresh token for an access token.
 
         :raise AmazonAuthError: ``invalid_grant`` / ``invalid_client`` / ...
         """
-        return self._token.current() or self._exchange()
-
-    def _exchange(self):
         what = "the access token (Login with Amazon)"
         response, payload = self._policy.request(
             "POST",
@@ -627,21 +541,12 @@ class AmazonClient(http_policy.PolicyClient):
             headers=dict(self._headers),
             auth=http_policy.NoAuth(),
         )
-        if response.status_code >= 300:
-            raise self._lwa_error(response)
-        token = self._token.take(payload)
-        if token is None:
-            raise self._malformed(what, "it carries no access token")
-        _logger.debug("Amazon access token obtained")
-        return token
+        return self._keep_token(response, payload, what)
 
-    def _lwa_error(self, response):
+    def _token_refused(self, response):
         code = description = ""
-        try:
-            body = json.loads(response.content)
-        except ValueError:
-            body = None
-        if isinstance(body, dict):
+        body = http_policy.json_object(response)
+        if body is not None:
             code = str(body.get("error") or "")
             description = http_policy.quote_message(body.get("error_description"))
         detail = f" ({description})" if description else ""
@@ -687,7 +592,11 @@ class AmazonClient(http_policy.PolicyClient):
                 expect_json=True,
                 params=params,
                 headers=self._headers,
-                auth=_AccessTokenAuth(self.access_token()),
+                auth=http_policy.HeaderAuth(
+                    const.HEADER_ACCESS_TOKEN,
+                    self.access_token(),
+                    "AmazonAccessTokenAuth",
+                ),
             )
             status = response.status_code
             if status < 300:
@@ -699,21 +608,11 @@ class AmazonClient(http_policy.PolicyClient):
                 and const.EXPIRED_MARKER in message.lower()
             ):
                 renewed = True
-                self.token_renewals += 1
-                _logger.info("Amazon access token expired early; renewing it once")
-                self._exchange()
+                self._renew_token("Amazon access token expired early; renewing it once")
                 continue
             if status in (const.STATUS_UNAUTHORIZED, const.STATUS_FORBIDDEN):
                 raise self._denied(status, message, what)
-            raise self._error(
-                AmazonRequestError,
-                f"Amazon rejected the request for {what} with HTTP {status}"
-                + (f" ({message})" if message else "")
-                + ". Retrying will not help; "
-                + _SUPPORT_HINT[0].lower()
-                + _SUPPORT_HINT[1:],
-                status=status,
-            )
+            raise self._rejected(what, status, message)
 
     def _denied(self, status, message, what):
         region = const.REGION_NAMES[self._region]
@@ -810,17 +709,13 @@ class AmazonClient(http_policy.PolicyClient):
             AmazonRequestError,
             f"Amazon's storage refused the download of report document "
             f"{document.document_id} with HTTP {status}{again}. Try again later; "
-            "if it lasts, " + _SUPPORT_HINT[0].lower() + _SUPPORT_HINT[1:],
+            "if it lasts, "
+            + _SERVICE.support_hint[:1].lower()
+            + _SERVICE.support_hint[1:],
             status=status,
         )
 
     # -- small helpers --
-
-    def _malformed(self, what, problem):
-        return self._error(
-            AmazonMalformedResponse,
-            f"Amazon's answer to {what} cannot be read: {problem}. " + _SUPPORT_HINT,
-        )
 
     @staticmethod
     def _check_id(value, noun):

@@ -15,14 +15,11 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
-
-import requests
 
 from . import goflow_const as const
 from . import http_policy
@@ -468,22 +465,6 @@ def sort_params(field, direction="asc"):
 # -- Client internals -------------------------------------------------------
 
 
-class _BearerAuth(requests.auth.AuthBase):
-    """Adds the bearer token; given as ``auth=`` so ``.netrc`` never overrides."""
-
-    __slots__ = ("_token",)
-
-    def __init__(self, token):
-        self._token = token
-
-    def __call__(self, prepared):
-        prepared.headers[const.HEADER_AUTHORIZATION] = f"Bearer {self._token}"
-        return prepared
-
-    def __repr__(self):
-        return "<GoflowBearerAuth ***>"
-
-
 class _RateLimiter(http_policy.RateLimiter):
     """Evenly spaced requests: never more than N in any 60 s window.
 
@@ -499,15 +480,7 @@ class _RateLimiter(http_policy.RateLimiter):
 
 _SERVICE = http_policy.Service(
     name="Goflow",
-    errors=http_policy.ErrorKinds(
-        config=GoflowConfigError,
-        auth=GoflowAuthError,
-        throttled=GoflowThrottledError,
-        server=GoflowServerError,
-        network=GoflowNetworkError,
-        request=GoflowRequestError,
-        malformed=GoflowMalformedResponse,
-    ),
+    errors=http_policy.ErrorKinds.of(GoflowError),
     server_hint="Goflow may be down or overloaded: try again later, and contact "
     "Goflow support if it lasts.",
     throttle_hint="Lower the rate limit (requests per minute) of the Goflow "
@@ -517,6 +490,7 @@ _SERVICE = http_policy.Service(
     settings_hint="Check the Goflow connection settings.",
     logger=_logger,
     reach_hint="check the subdomain and this server's internet access",
+    support_hint=_SUPPORT_HINT,
 )
 
 
@@ -551,16 +525,22 @@ class GoflowClient(http_policy.PolicyClient):
     :param beta_contact: e-mail sent as ``X-Beta-Contact`` on every call
     :param rate_limit_per_minute: client-side limit; ``None`` = unlimited
     :param page_size: page size asked of Goflow; ``None`` = Goflow's default
-    :param timeout: (connect, read) seconds, or one number for both
-    :param max_retries: retries per cause (throttling; server errors,
-        timeouts and lost connections)
-    :param max_wait: longest single wait (rate limit, ``Retry-After``) slept
-        for; a longer one raises :class:`GoflowThrottledError` (its
-        ``retry_after`` says how long). A scheduled job passes a few seconds
-    :param session: a :class:`requests.Session` to reuse (one is made if not)
-    :param sleep: ``time.sleep`` or a test double recording the waits
-    :param clock: monotonic clock used by the rate limiter
+    :param policy_options: the HTTP policy's ``timeout``, ``max_retries``,
+        ``backoff_base``, ``backoff_max``, ``max_wait`` (a longer wait raises
+        :class:`GoflowThrottledError`, its ``retry_after`` saying how long; a
+        scheduled job passes a few seconds), ``session`` (reused, not closed
+        here), ``sleep`` and ``clock`` (rate limiter): see
+        :class:`.http_policy.HttpPolicy`; Goflow's bounds by default
     """
+
+    _service = _SERVICE
+    _policy_defaults = {
+        "timeout": const.DEFAULT_TIMEOUT,
+        "max_retries": const.DEFAULT_MAX_RETRIES,
+        "backoff_base": const.DEFAULT_BACKOFF_BASE,
+        "backoff_max": const.DEFAULT_BACKOFF_MAX,
+        "max_wait": const.MAX_RETRY_AFTER_SECONDS,
+    }
 
     def __init__(
         self,
@@ -571,14 +551,7 @@ class GoflowClient(http_policy.PolicyClient):
         beta_contact=None,
         rate_limit_per_minute=None,
         page_size=None,
-        timeout=const.DEFAULT_TIMEOUT,
-        max_retries=const.DEFAULT_MAX_RETRIES,
-        backoff_base=const.DEFAULT_BACKOFF_BASE,
-        backoff_max=const.DEFAULT_BACKOFF_MAX,
-        max_wait=const.MAX_RETRY_AFTER_SECONDS,
-        session=None,
-        sleep=time.sleep,
-        clock=time.monotonic,
+        **policy_options,
     ):
         self._token = self._check_token(token)
         self._base_url = self._check_base_url(subdomain, base_url)
@@ -608,28 +581,17 @@ class GoflowClient(http_policy.PolicyClient):
             raise GoflowConfigError(
                 "The Goflow page size must be a positive whole number, or empty."
             )
-        self._policy = http_policy.HttpPolicy(
-            _SERVICE,
-            timeout=timeout,
-            max_retries=max_retries,
-            backoff_base=backoff_base,
-            backoff_max=backoff_max,
-            max_wait=max_wait,
-            redactor=http_policy.Redactor([self._token]),
-            # Never send loopback traffic through an environment proxy.
-            loopback=http_policy.is_loopback(self._base_parts.hostname),
-            session=session,
-            sleep=sleep,
-            clock=clock,
-        )
+        self._open_policy([self._token], [self._base_url], policy_options)
         self._rate_limit = rate_limit_per_minute
         self._page_size = page_size
         self._limiter = (
-            _RateLimiter(rate_limit_per_minute, clock, sleep)
+            _RateLimiter(rate_limit_per_minute, self._policy.clock, self._policy.sleep)
             if rate_limit_per_minute
             else None
         )
-        self._auth = _BearerAuth(self._token)
+        self._auth = http_policy.HeaderAuth(
+            const.HEADER_AUTHORIZATION, f"Bearer {self._token}", "GoflowBearerAuth"
+        )
 
     # -- configuration checks --
 
@@ -907,17 +869,12 @@ class GoflowClient(http_policy.PolicyClient):
                 if isinstance(payload, dict)
                 else f"it is {_describe(payload)} instead of an object"
             )
-            raise self._error(
-                GoflowMalformedResponse,
-                f"Goflow's answer to {what} cannot be read: {shape}. " + _SUPPORT_HINT,
-                field=const.ENVELOPE_DATA,
-            )
+            raise self._malformed(what, shape, field=const.ENVELOPE_DATA)
         next_url = payload.get(const.ENVELOPE_NEXT)
         if next_url is not None and not isinstance(next_url, str):
-            raise self._error(
-                GoflowMalformedResponse,
-                f"Goflow's answer to {what} cannot be read: its 'next' is "
-                f"{_describe(next_url)} instead of a link. " + _SUPPORT_HINT,
+            raise self._malformed(
+                what,
+                f"its 'next' is {_describe(next_url)} instead of a link",
                 field=const.ENVELOPE_NEXT,
             )
         return payload[const.ENVELOPE_DATA], (next_url or "").strip()

@@ -23,6 +23,14 @@ which owns what they have in common:
   client's own subclasses;
 * redaction of secrets (:class:`Redactor`) in every message and log line.
 
+What the clients have in common beyond one request lives here too:
+:class:`PolicyClient` (the policy opened from the client's bounds and
+secrets, its life cycle, the checks of pasted credentials and addresses, the
+messages of unreadable or rejected answers, a download started again after
+a cut), :class:`AccessTokenClient` (a short-lived token obtained, kept and
+renewed) and :class:`HeaderAuth` (one credential header). A client keeps
+only its API: endpoints, authentication, paging and payloads.
+
 Only ``core/`` clients import :mod:`requests`; this module is where they do.
 """
 
@@ -35,7 +43,7 @@ import random
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
@@ -87,7 +95,15 @@ class ConfigError(ApiError, ValueError):
 
 
 class AuthError(ApiError):
-    """The server refused the credentials, or their access to the data."""
+    """The server refused the credentials, or their access to the data.
+
+    :ivar reason: why, when the client knows: ``invalid_grant``,
+        ``invalid_client``, ``access_denied`` or the server's own code
+    """
+
+    def __init__(self, message, *, status=None, reason=None):
+        super().__init__(message, status=status)
+        self.reason = reason
 
 
 class ThrottledError(ApiError):
@@ -133,15 +149,68 @@ class ErrorKinds:
     malformed: type = MalformedResponse
     not_found: type = NotFoundError
 
+    @classmethod
+    def of(cls, base):
+        """The kinds of a client whose error classes all derive from ``base``.
 
-def json_message(response):
-    """``message`` of a JSON body ``{"message": ...}``, or ""."""
+        Each kind is the most general subclass of ``base`` that is also of
+        the kind's generic class (``AmazonServerError`` rather than
+        ``AmazonNetworkError`` for ``server``); a kind the client has no
+        class for keeps the generic one.
+
+        :param base: the client's base error class (``AmazonError``), its
+            subclasses defined
+        :raise TypeError: when unrelated classes of the client claim a kind
+        """
+        # An ordered set: a class reached twice (diamonds) counts once.
+        family, pending = {}, [base]
+        while pending:
+            current = pending.pop()
+            family[current] = None
+            pending.extend(current.__subclasses__())
+        kinds = {}
+        for kind in fields(cls):
+            claims = [error for error in family if issubclass(error, kind.default)]
+            roots = [
+                claim
+                for claim in claims
+                if not any(
+                    other is not claim and issubclass(claim, other) for other in claims
+                )
+            ]
+            if len(roots) > 1:
+                names = ", ".join(root.__name__ for root in roots)
+                raise TypeError(f"{names} all claim the '{kind.name}' errors")
+            if roots:
+                kinds[kind.name] = roots[0]
+        return cls(**kinds)
+
+
+def json_object(response):
+    """The JSON object of an answer's body, or ``None`` when it is none."""
     try:
         body = json.loads(response.content)
     except ValueError:
-        return ""
-    message = body.get("message") if isinstance(body, dict) else None
-    return quote_message(message)
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def json_message(response):
+    """``message`` of a JSON body ``{"message": ...}``, or ""."""
+    body = json_object(response)
+    return "" if body is None else quote_message(body.get("message"))
+
+
+def oauth_message(code, body):
+    """An OAuth error (RFC 6749 §5.2) on one line: ``code: description``.
+
+    :param code: the ``error`` of the body
+    :param body: the body, whose ``error_description`` is added when given
+    """
+    text = code
+    if body.get("error_description"):
+        text += f": {body['error_description']}"
+    return quote_message(text)
 
 
 def quote_message(message):
@@ -165,6 +234,8 @@ class Service:
     :param wait_hint: closes the message of a wait longer than ``max_wait``
     :param settings_hint: closes the message of a request that cannot be sent
     :param reach_hint: in brackets after "could not be reached at <host>"
+    :param support_hint: closes the message of an answer the client cannot
+        read (a sentence asking to send it to the connector's support)
     :param body_message: the server's own words in an error body, or ""
     :param logger: where the policy logs for this client (its own module's
         logger, so that a caller can mute or route one client's logs)
@@ -177,8 +248,27 @@ class Service:
     wait_hint: str = "the work stopped instead. Try again later."
     settings_hint: str = "Check the connection settings."
     reach_hint: str = "check the address and this server's internet access"
+    support_hint: str = (
+        "Please send this message to the support of the connector so the answer "
+        "can be checked."
+    )
     body_message: Callable = json_message
     logger: logging.Logger | None = None
+
+
+def fetch_hints(name):
+    """The hints of a marketplace whose reports a scheduled fetch downloads
+    (``server_hint``, ``throttle_hint``, ``wait_hint`` of a :class:`Service`).
+
+    :param name: the marketplace's name (``Amazon``)
+    """
+    return {
+        "server_hint": f"{name} may be having an outage: try again later "
+        "(scheduled fetches try again at their next run).",
+        "throttle_hint": f"{name}'s rate limit for this seller is used up: the "
+        "fetch continues at the next run.",
+        "wait_hint": "the fetch stopped there and continues at the next run.",
+    }
 
 
 # -- Secrets ----------------------------------------------------------------
@@ -411,6 +501,38 @@ def retry_after_seconds(response):
     return max(0.0, seconds)
 
 
+# What a body being streamed may fail with once its answer has begun.
+STREAM_ERRORS = (
+    requests.ConnectionError,
+    requests.exceptions.ChunkedEncodingError,
+    requests.Timeout,
+)
+
+
+class HeaderAuth(requests.auth.AuthBase):
+    """Sets one credential header on every request sent; given as ``auth=``
+    so ``.netrc`` never overrides it, and shown without its value.
+
+    :param header: the header's name (``Authorization``)
+    :param value: its value (``Bearer <token>``)
+    :param label: the name its ``repr`` shows (``GoflowBearerAuth``)
+    """
+
+    __slots__ = ("_header", "_label", "_value")
+
+    def __init__(self, header, value, label):
+        self._header = header
+        self._value = value
+        self._label = label
+
+    def __call__(self, prepared):
+        prepared.headers[self._header] = self._value
+        return prepared
+
+    def __repr__(self):
+        return f"<{self._label} ***>"
+
+
 class NoAuth(requests.auth.AuthBase):
     """Sends no credentials, and keeps ``.netrc`` from adding any."""
 
@@ -526,6 +648,18 @@ class HttpPolicy:
     def limiter(self, rate, burst=1):
         """A :class:`RateLimiter` on this policy's clock and sleep."""
         return RateLimiter(rate, burst, clock=self.clock, sleep=self.sleep)
+
+    def limiters(self, limits, speedup=1.0):
+        """One :class:`RateLimiter` per operation.
+
+        :param limits: ``{operation: (requests per second, burst)}``
+        :param speedup: multiplies every rate (tests and the sandbox)
+        :return: ``{operation: RateLimiter}``
+        """
+        return {
+            operation: self.limiter(rate * speedup, burst)
+            for operation, (rate, burst) in limits.items()
+        }
 
     def error(self, kind, message, **kwargs):
         """An error of the service's class ``kind`` (``"auth"``, ...), its
@@ -772,12 +906,63 @@ class HttpPolicy:
 # -- What the clients share ---------------------------------------------------
 
 
-class PolicyClient:
-    """The life cycle of a client built on the policy: it holds
-    ``self._policy`` (an :class:`HttpPolicy`), is a context manager, and
-    closes the session it created on every path."""
+# The options of HttpPolicy a client's caller may set; the others (the
+# service, the redactor, loopback) are the client's to decide.
+POLICY_OPTIONS = frozenset(
+    {
+        "timeout",
+        "max_retries",
+        "backoff_base",
+        "backoff_max",
+        "max_wait",
+        "session",
+        "sleep",
+        "clock",
+    }
+)
 
+
+class PolicyClient:
+    """What a client built on the policy shares: it holds ``self._policy``
+    (an :class:`HttpPolicy` of its ``_service``), is a context manager,
+    closes the session it created on every path, and words the failures
+    every API has alike.
+
+    A client sets ``_service``, ``_secret_source`` and ``_policy_defaults``
+    and calls :meth:`_open_policy` in its constructor.
+    """
+
+    #: the :class:`Service` the client speaks to
+    _service = Service("the server")
+    #: where a person copies the client's credentials from, for messages
+    _secret_source = "the service"
+    #: the client's own bounds (``timeout``, ``max_wait``, ...): its
+    #: caller's options override them, HttpPolicy's defaults fill the rest
+    _policy_defaults = {}
     _policy = None
+
+    def _open_policy(self, secrets, urls, options):
+        """Create ``self._policy``.
+
+        :param secrets: values masked in every message and log line
+        :param urls: every address requests go to; when all are on this
+            machine (the local sandboxes), no environment proxy is used
+        :param options: the caller's :data:`POLICY_OPTIONS`
+        :raise TypeError: for an option that is none of them
+        """
+        unknown = sorted(set(options) - POLICY_OPTIONS)
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__}() got an unexpected keyword argument "
+                f"'{unknown[0]}'"
+            )
+        self._policy = HttpPolicy(
+            self._service,
+            redactor=Redactor(secrets),
+            loopback=all_loopback(*urls),
+            **{**self._policy_defaults, **options},
+        )
+        return self._policy
 
     @property
     def request_count(self):
@@ -794,9 +979,90 @@ class PolicyClient:
     def __exit__(self, *exc_info):
         self.close()
 
+    # -- configuration checks --
+
+    @classmethod
+    def _check_secret(cls, value, noun):
+        """A credential of the service (``client secret``), see
+        :func:`check_secret`."""
+        return check_secret(
+            value,
+            f"{cls._service.name} {noun}",
+            cls._service.errors.config,
+            cls._secret_source,
+        )
+
+    @classmethod
+    def _check_url(cls, url, noun):
+        """An address of the service (``token URL``), see :func:`check_url`."""
+        return check_url(url, f"{cls._service.name} {noun}", cls._service.errors.config)
+
+    # -- failures --
+
     def _error(self, cls, message, **kwargs):
         """An error of class ``cls``, no secret in its text."""
         return self._policy.error(cls, message, **kwargs)
+
+    def _malformed(self, what, problem, **kwargs):
+        """The service's malformed error: its answer to ``what`` cannot be
+        read because of ``problem``."""
+        service = self._service
+        return self._error(
+            service.errors.malformed,
+            f"{service.name}'s answer to {what} cannot be read: {problem}. "
+            + service.support_hint,
+            **kwargs,
+        )
+
+    def _rejected(self, what, status, message):
+        """The service's request error: a 4xx that retrying cannot fix.
+
+        :param message: the server's own words, or ""
+        """
+        service = self._service
+        hint = service.support_hint
+        return self._error(
+            service.errors.request,
+            f"{service.name} rejected the request for {what} with HTTP {status}"
+            + (f" ({message})" if message else "")
+            + ". Retrying will not help; "
+            + hint[:1].lower()
+            + hint[1:],
+            status=status,
+        )
+
+    def _restart_download(self, dest, start, failures, exc, subject, *, log=False):
+        """Make ready to start a download cut short again: ``dest`` back to
+        ``start`` (what was written of it dropped), after a backoff.
+
+        :param start: where the download began in ``dest``, ``None`` when
+            ``dest`` cannot seek
+        :param failures: how many times the download was cut so far
+        :param exc: what cut it (one of :data:`STREAM_ERRORS`)
+        :param subject: what is downloaded (``report document 42``)
+        :param log: say so in a warning before starting again
+        :raise NetworkError: the service's, when ``dest`` cannot seek or the
+            download was cut more often than the retry bound
+        """
+        policy = self._policy
+        name = self._service.name
+        if start is None or failures > policy.max_retries:
+            raise self._error(
+                self._service.errors.network,
+                f"The download of {subject} was cut short ({type(exc).__name__}), "
+                f"{failures} time(s). " + self._service.server_hint,
+            ) from exc
+        if log:
+            policy.log(
+                logging.WARNING,
+                "%s download of %s cut short (%s); starting again",
+                name,
+                subject,
+                type(exc).__name__,
+            )
+        dest.seek(start)
+        dest.truncate()
+        policy.sleep(policy.backoff(failures))
 
 
 class AccessToken:
@@ -844,3 +1110,64 @@ class AccessToken:
         self._token = token.strip()
         self._until = self._policy.clock() + lifetime - min(self._margin, lifetime / 2)
         return self._token
+
+
+class AccessTokenClient(PolicyClient):
+    """A client whose requests carry a short-lived access token it asks for
+    itself (Login with Amazon, Walmart's client credentials).
+
+    The client implements :meth:`_obtain_token` (the token request, its
+    answer given to :meth:`_keep_token`) and ``_token_refused(response)``
+    (the error of a refused token request), and calls :meth:`_start_tokens`
+    once its policy is open.
+
+    :ivar token_renewals: times a token was renewed because the server
+        refused it before its time
+    """
+
+    _token = None
+    token_renewals = 0
+
+    def _start_tokens(self, lifetime, margin):
+        """Keep the tokens obtained (see :class:`AccessToken`)."""
+        self._token = AccessToken(self._policy, lifetime, margin)
+        self.token_renewals = 0
+
+    def access_token(self):
+        """The current access token, obtained when none is valid.
+
+        :raise AuthError: the service's, when it refuses the credentials
+        """
+        return self._token.current() or self._obtain_token()
+
+    def _obtain_token(self):
+        raise NotImplementedError
+
+    def _token_refused(self, response):
+        raise NotImplementedError
+
+    def _keep_token(self, response, payload, what):
+        """The token of the answer to a token request, kept until shortly
+        before it runs out.
+
+        :param what: the token request, for messages
+        :raise AuthError: (from ``_token_refused``) when the server said no
+        :raise MalformedResponse: when the answer carries no token
+        """
+        if response.status_code >= 300:
+            raise self._token_refused(response)
+        token = self._token.take(payload)
+        if token is None:
+            raise self._malformed(what, "it carries no access token")
+        self._policy.log(logging.DEBUG, "%s access token obtained", self._service.name)
+        return token
+
+    def _renew_token(self, reason):
+        """Drop the token the server refused before its time: the next
+        request asks for a new one.
+
+        :param reason: the log line saying why
+        """
+        self.token_renewals += 1
+        self._policy.log(logging.INFO, reason)
+        self._token.forget()

@@ -18,10 +18,8 @@ from __future__ import annotations
 import base64
 import collections
 import contextlib
-import json
 import logging
 import re
-import time
 import uuid
 import zipfile
 from dataclasses import dataclass
@@ -34,10 +32,6 @@ from . import walmart_const as const
 
 _logger = logging.getLogger(__name__)
 
-_SUPPORT_HINT = (
-    "Please send this message to the support of the Walmart connector so the "
-    "answer can be checked."
-)
 # Correlation ids kept for messages and support (the latest ones).
 _CORRELATION_MEMORY = 50
 _FILENAME_RE = re.compile(r"filename\*?=(?:UTF-8'')?\"?([^\";]+)\"?", re.IGNORECASE)
@@ -67,10 +61,6 @@ class WalmartAuthError(WalmartError, http_policy.AuthError):
     :ivar reason: ``invalid_client`` (client id or secret refused) or
         ``access_denied`` (the app lacks the permission to the reports)
     """
-
-    def __init__(self, message, *, status=None, reason=None):
-        super().__init__(message, status=status)
-        self.reason = reason
 
 
 class WalmartThrottledError(WalmartError, http_policy.ThrottledError):
@@ -105,11 +95,8 @@ def walmart_message(response):
     "info"}]}`` (some gateways say ``error`` for the list); OAuth's
     ``{"error", "error_description"}`` is read too.
     """
-    try:
-        body = json.loads(response.content)
-    except ValueError:
-        return ""
-    if not isinstance(body, dict):
+    body = http_policy.json_object(response)
+    if body is None:
         return ""
     errors = body.get(const.ERRORS_KEY, body.get("error"))
     if isinstance(errors, dict):
@@ -124,32 +111,18 @@ def walmart_message(response):
             text += f" ({info})"
         return http_policy.quote_message(text)
     if isinstance(errors, str):
-        text = errors
-        if body.get("error_description"):
-            text += f": {body['error_description']}"
-        return http_policy.quote_message(text)
+        return http_policy.oauth_message(errors, body)
     return http_policy.quote_message(body.get("message"))
 
 
 _SERVICE = http_policy.Service(
     name="Walmart",
-    errors=http_policy.ErrorKinds(
-        config=WalmartConfigError,
-        auth=WalmartAuthError,
-        throttled=WalmartThrottledError,
-        server=WalmartServerError,
-        network=WalmartNetworkError,
-        request=WalmartRequestError,
-        malformed=WalmartMalformedResponse,
-        not_found=WalmartNotFoundError,
-    ),
-    server_hint="Walmart may be having an outage: try again later (scheduled "
-    "fetches try again at their next run).",
-    throttle_hint="Walmart's rate limit for this seller is used up: the fetch "
-    "continues at the next run.",
-    wait_hint="the fetch stopped there and continues at the next run.",
+    errors=http_policy.ErrorKinds.of(WalmartError),
+    **http_policy.fetch_hints("Walmart"),
     settings_hint="Check the addresses of the Walmart connection.",
     reach_hint="check the address and this server's internet access",
+    support_hint="Please send this message to the support of the Walmart "
+    "connector so the answer can be checked.",
     body_message=walmart_message,
     logger=_logger,
 )
@@ -317,7 +290,7 @@ def _filename(response):
 # -- The client -------------------------------------------------------------
 
 
-class WalmartClient(http_policy.PolicyClient):
+class WalmartClient(http_policy.AccessTokenClient):
     """List and download the reconciliation reports of one seller account.
 
     :param client_id: the client id of the seller's API key (Walmart Developer
@@ -330,19 +303,23 @@ class WalmartClient(http_policy.PolicyClient):
     :param service_name: the ``WM_SVC.NAME`` sent
     :param channel_type: a ``WM_CONSUMER.CHANNEL.TYPE`` to send, if the seller
         was given one
-    :param timeout: (connect, read) seconds, or one number for both
-    :param max_retries: retries per cause (throttling; server errors,
-        timeouts, lost connections, pages instead of answers)
-    :param max_wait: longest single wait slept for (rate limit,
-        ``Retry-After``); a longer one raises :class:`WalmartThrottledError`
-        with ``retry_after``. A scheduled job passes a few seconds
     :param rate_limits: ``{operation: (requests per second, burst)}`` of the
         client-side buckets; ``None`` = the defaults, ``{}`` = none
-    :param session: a :class:`requests.Session` to reuse (not closed here)
-    :param sleep: ``time.sleep`` or a test double recording the waits
-    :param clock: monotonic clock (rate limit, token expiry)
+    :param policy_options: the HTTP policy's ``timeout``, ``max_retries``,
+        ``backoff_base``, ``backoff_max``, ``max_wait`` (a longer wait raises
+        :class:`WalmartThrottledError` with ``retry_after``; a scheduled job
+        passes a few seconds), ``session`` (reused, not closed here),
+        ``sleep`` and ``clock`` (rate limit, token expiry): see
+        :class:`.http_policy.HttpPolicy`; Walmart's bounds by default
     :raise WalmartConfigError: settings that cannot work
     """
+
+    _service = _SERVICE
+    _secret_source = "the Walmart Developer Portal (API Keys)"
+    _policy_defaults = {
+        "timeout": const.DEFAULT_TIMEOUT,
+        "max_wait": const.DEFAULT_MAX_WAIT,
+    }
 
     def __init__(
         self,
@@ -353,25 +330,14 @@ class WalmartClient(http_policy.PolicyClient):
         token_url=None,
         service_name=const.SERVICE_NAME,
         channel_type=None,
-        timeout=const.DEFAULT_TIMEOUT,
-        max_retries=http_policy.DEFAULT_MAX_RETRIES,
-        backoff_base=http_policy.DEFAULT_BACKOFF_BASE,
-        backoff_max=http_policy.DEFAULT_BACKOFF_MAX,
-        max_wait=const.DEFAULT_MAX_WAIT,
         rate_limits=None,
-        session=None,
-        sleep=time.sleep,
-        clock=time.monotonic,
+        **policy_options,
     ):
         self._client_id = self._check_secret(client_id, "client id")
         self._client_secret = self._check_secret(client_secret, "client secret")
-        self._base_url = http_policy.check_url(
-            base_url or const.BASE_URL, "Walmart API address", WalmartConfigError
-        )
-        self._token_url = http_policy.check_url(
-            token_url or self._base_url + const.PATH_TOKEN,
-            "Walmart token URL",
-            WalmartConfigError,
+        self._base_url = self._check_url(base_url or const.BASE_URL, "API address")
+        self._token_url = self._check_url(
+            token_url or self._base_url + const.PATH_TOKEN, "token URL"
         )
         self._service_name = self._check_header(service_name, "service name")
         self._channel_type = (
@@ -379,47 +345,22 @@ class WalmartClient(http_policy.PolicyClient):
         )
         pair = f"{self._client_id}:{self._client_secret}".encode()
         self._basic = "Basic " + base64.b64encode(pair).decode("ascii")
-        redactor = http_policy.Redactor(
-            [self._client_secret, self._basic.split(" ", 1)[1]]
+        self._open_policy(
+            [self._client_secret, self._basic.split(" ", 1)[1]],
+            [self._base_url, self._token_url],
+            policy_options,
         )
-        self._policy = http_policy.HttpPolicy(
-            _SERVICE,
-            timeout=timeout,
-            max_retries=max_retries,
-            backoff_base=backoff_base,
-            backoff_max=backoff_max,
-            max_wait=max_wait,
-            redactor=redactor,
-            loopback=http_policy.all_loopback(self._base_url, self._token_url),
-            session=session,
-            sleep=sleep,
-            clock=clock,
+        self._limiters = self._policy.limiters(
+            const.RATE_LIMITS if rate_limits is None else rate_limits
         )
-        limits = const.RATE_LIMITS if rate_limits is None else rate_limits
-        self._limiters = {
-            operation: self._policy.limiter(rate, burst)
-            for operation, (rate, burst) in limits.items()
-        }
         self._headers = {const.HEADER_USER_AGENT: const.USER_AGENT}
         if self._channel_type:
             self._headers[const.HEADER_CHANNEL_TYPE] = self._channel_type
-        self._token = http_policy.AccessToken(
-            self._policy, const.TOKEN_LIFETIME, const.TOKEN_RENEW_MARGIN
-        )
-        self.token_renewals = 0
+        self._start_tokens(const.TOKEN_LIFETIME, const.TOKEN_RENEW_MARGIN)
         #: the correlation ids sent, latest last (a bounded memory)
         self.correlation_ids = collections.deque(maxlen=_CORRELATION_MEMORY)
 
     # -- configuration checks --
-
-    @staticmethod
-    def _check_secret(value, noun):
-        return http_policy.check_secret(
-            value,
-            f"Walmart {noun}",
-            WalmartConfigError,
-            "the Walmart Developer Portal (API Keys)",
-        )
 
     @staticmethod
     def _check_header(value, noun):
@@ -544,28 +485,9 @@ class WalmartClient(http_policy.PolicyClient):
                     raise self._not_found(what, response)
                 try:
                     written, zipped = self._write(response, dest, chunk_size, what)
-                except (
-                    requests.ConnectionError,
-                    requests.exceptions.ChunkedEncodingError,
-                    requests.Timeout,
-                ) as exc:
+                except http_policy.STREAM_ERRORS as exc:
                     restarts += 1
-                    if start is None or restarts > self._policy.max_retries:
-                        raise self._error(
-                            WalmartNetworkError,
-                            f"The download of {what} was cut short "
-                            f"({type(exc).__name__}), {restarts} time(s). "
-                            + _SERVICE.server_hint,
-                        ) from exc
-                    self._policy.log(
-                        logging.WARNING,
-                        "Walmart download of %s cut short (%s); starting again",
-                        what,
-                        type(exc).__name__,
-                    )
-                    dest.seek(start)
-                    dest.truncate()
-                    self._policy.sleep(self._policy.backoff(restarts))
+                    self._restart_download(dest, start, restarts, exc, what, log=True)
                     continue
                 filename = _filename(response)
             member = self._check_zip(dest, start, what) if zipped else ""
@@ -579,14 +501,11 @@ class WalmartClient(http_policy.PolicyClient):
 
     # -- token --
 
-    def access_token(self):
-        """The current access token, obtained when none is valid.
+    def _obtain_token(self):
+        """Obtain an access token with the client id and secret.
 
         :raise WalmartAuthError: the client id or secret refused
         """
-        return self._token.current() or self._obtain_token()
-
-    def _obtain_token(self):
         what = "an access token"
         headers = dict(self._headers)
         headers[const.HEADER_ACCEPT] = const.ACCEPT_JSON
@@ -601,15 +520,9 @@ class WalmartClient(http_policy.PolicyClient):
             headers=headers,
             auth=self._auth(authorization=self._basic),
         )
-        if response.status_code >= 300:
-            raise self._token_error(response)
-        token = self._token.take(payload)
-        if token is None:
-            raise self._malformed(what, "it carries no access token")
-        _logger.debug("Walmart access token obtained")
-        return token
+        return self._keep_token(response, payload, what)
 
-    def _token_error(self, response):
+    def _token_refused(self, response):
         status = response.status_code
         message = walmart_message(response)
         detail = f" ({message})" if message else ""
@@ -629,7 +542,7 @@ class WalmartClient(http_policy.PolicyClient):
         return self._error(
             WalmartRequestError,
             f"Walmart refused the token request with HTTP {status}{detail}. "
-            + _SUPPORT_HINT,
+            + _SERVICE.support_hint,
             status=status,
         )
 
@@ -669,9 +582,7 @@ class WalmartClient(http_policy.PolicyClient):
             response.close()
             if status == const.STATUS_UNAUTHORIZED and not renewed:
                 renewed = True
-                self.token_renewals += 1
-                _logger.info("Walmart refused the access token; renewing it once")
-                self._token.forget()
+                self._renew_token("Walmart refused the access token; renewing it once")
                 continue
             raise self._refused(response, what)
 
@@ -699,12 +610,7 @@ class WalmartClient(http_policy.PolicyClient):
             )
         if status == const.STATUS_NOT_FOUND:
             return self._not_found(what, response)
-        return self._error(
-            WalmartRequestError,
-            f"Walmart rejected the request for {what} with HTTP {status}{detail}. "
-            "Retrying will not help; " + _SUPPORT_HINT[0].lower() + _SUPPORT_HINT[1:],
-            status=status,
-        )
+        return self._rejected(what, status, message)
 
     # -- download --
 
@@ -766,12 +672,6 @@ class WalmartClient(http_policy.PolicyClient):
             "keeps a reconciliation report for; this one is not (or no longer) "
             "among them.",
             status=response.status_code,
-        )
-
-    def _malformed(self, what, problem):
-        return self._error(
-            WalmartMalformedResponse,
-            f"Walmart's answer to {what} cannot be read: {problem}. " + _SUPPORT_HINT,
         )
 
 
