@@ -7,36 +7,24 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import time
-import urllib.error
-import urllib.request
-from pathlib import Path
 
 import pytest
 
 from tools.goflow_sandbox.dataset import Dataset, build_dataset
 from tools.goflow_sandbox.server import parse_date
+from tools.sandbox_client import ROOT, call, read_line, sandbox_process
 
-ROOT = Path(__file__).resolve().parent.parent
 SANDBOX_ARGS = ["--port", "0", "--orders", "1000", "--seed", "1", "--token", "t0k"]
 ORDER_NUMBER = re.compile(r"^\d{3}-\d{7}-\d{7}$")
 
 
 def get(url, token=None, headers=None):
     """GET with urllib: (status, headers, parsed JSON or raw bytes)."""
-    request = urllib.request.Request(url, headers=dict(headers or {}))
+    headers = dict(headers or {})
     if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            status, head, body = response.status, response.headers, response.read()
-    except urllib.error.HTTPError as error:
-        status, head, body = error.code, error.headers, error.read()
-    try:
-        return status, head, json.loads(body)
-    except ValueError:
-        return status, head, body
+        headers["Authorization"] = f"Bearer {token}"
+    return call(url, headers=headers)
 
 
 # -- dataset -------------------------------------------------------------------
@@ -209,28 +197,10 @@ def test_latency_and_recorded_requests(sandbox_factory):
 # -- command line --------------------------------------------------------------
 
 
-def _read_line(stream, timeout):
-    result = []
-    reader = threading.Thread(target=lambda: result.append(stream.readline()))
-    reader.daemon = True
-    reader.start()
-    reader.join(timeout)
-    return result[0] if result else None
-
-
 def test_command_line_serves_and_stops_on_sigterm():
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
     started = time.monotonic()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tools.goflow_sandbox", *SANDBOX_ARGS],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        line = _read_line(process.stdout, timeout=5)
+    with sandbox_process("tools.goflow_sandbox", *SANDBOX_ARGS) as process:
+        line = read_line(process.stdout, timeout=5)
         assert line, "the sandbox printed no URL line within 5 s"
         assert time.monotonic() - started < 5
         match = re.search(
@@ -248,35 +218,20 @@ def test_command_line_serves_and_stops_on_sigterm():
 
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=5) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        process.stdout.close()
-        process.stderr.close()
 
 
 def test_command_line_serves_a_data_file(tmp_path):
     path = tmp_path / "cases.json"
     Dataset(orders=[{"id": 1, "order_number": "X-1", "lines": []}]).to_json(path)
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tools.goflow_sandbox",
-            "--port",
-            "0",
-            "--data",
-            str(path),
-        ],
-        cwd=ROOT,
-        env=dict(os.environ, PYTHONPATH=str(ROOT)),
-        stdout=subprocess.PIPE,
+    with sandbox_process(
+        "tools.goflow_sandbox",
+        "--port",
+        "0",
+        "--data",
+        str(path),
         stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        line = _read_line(process.stdout, timeout=5)
+    ) as process:
+        line = read_line(process.stdout, timeout=5)
         url = re.search(r"(http://\S+/v1)", line).group(1)
         _status, _head, page = get(f"{url}/orders", "sandbox-token")
         assert page == {
@@ -285,11 +240,6 @@ def test_command_line_serves_a_data_file(tmp_path):
         }
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=5) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        process.stdout.close()
 
 
 @pytest.mark.parametrize("share", ["-0.1", "1.5"])

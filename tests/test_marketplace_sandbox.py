@@ -8,13 +8,8 @@ import base64
 import csv
 import gzip
 import io
-import json
-import os
 import re
 import signal
-import subprocess
-import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -23,7 +18,6 @@ import zipfile
 import zlib
 from datetime import date, datetime, timezone
 from decimal import Decimal
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -31,26 +25,9 @@ import pytest
 from tools.goflow_sandbox.dataset import build_dataset
 from tools.marketplace_sandbox import cli, documents, walmart_files
 from tools.marketplace_sandbox.amazon import SETTLEMENT_REPORT_TYPE
+from tools.sandbox_client import call, read_line, sandbox_process
 
-ROOT = Path(__file__).resolve().parent.parent
 REPORTS = "/reports/2021-06-30/reports"
-
-
-def call(url, *, method="GET", form=None, headers=None):
-    """(status, headers, parsed JSON or raw bytes) of one request."""
-    data = urlencode(form).encode() if form is not None else None
-    request = urllib.request.Request(
-        url, data=data, method=method, headers=dict(headers or {})
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            status, head, body = response.status, response.headers, response.read()
-    except urllib.error.HTTPError as error:
-        status, head, body = error.code, error.headers, error.read()
-    try:
-        return status, head, json.loads(body)
-    except ValueError:
-        return status, head, body
 
 
 def token(api):
@@ -502,40 +479,12 @@ def test_created_now_lists_report_files_as_new(tmp_path):
         sandbox.stop()
 
 
-def _read_line(stream, timeout):
-    result = []
-    reader = threading.Thread(target=lambda: result.append(stream.readline()))
-    reader.daemon = True
-    reader.start()
-    reader.join(timeout)
-    return result[0] if result else None
-
-
 def test_command_line_serves_and_stops_on_sigterm():
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tools.marketplace_sandbox",
-            "--port",
-            "0",
-            "--orders",
-            "120",
-            "--skus",
-            "20",
-            "--seed",
-            "3",
-            "--speedup",
-            "100",
-        ],
-        cwd=ROOT,
-        env=dict(os.environ, PYTHONPATH=str(ROOT)),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        line = _read_line(process.stdout, timeout=15)
+    args = ["--port", "0", "--orders", "120", "--skus", "20", "--seed", "3"]
+    with sandbox_process(
+        "tools.marketplace_sandbox", *args, "--speedup", "100"
+    ) as process:
+        line = read_line(process.stdout, timeout=15)
         assert line, "the sandbox printed no URL line"
         match = re.search(r"serving (http://127\.0\.0\.1:\d+) ", line)
         assert match and "2 settlement report(s) of 5" in line, line
@@ -559,12 +508,6 @@ def test_command_line_serves_and_stops_on_sigterm():
 
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=5) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        process.stdout.close()
-        process.stderr.close()
 
 
 # -- Walmart ------------------------------------------------------------------------

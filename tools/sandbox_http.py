@@ -2,18 +2,23 @@
 
 A threading server that does no reverse DNS lookup and stays quiet about
 clients that go away, a request handler that tracks its connections, the
-life cycle of a sandbox served from a thread, a token bucket, a raw answer
-writer and a TCP reset: what the Goflow sandbox and the marketplace sandbox
-both need.
+life cycle of a sandbox served from a thread or until a signal, the record
+of every request and the scripted faults answered before anything else, a
+token bucket, a raw answer writer and a TCP reset: what the Goflow sandbox
+and the marketplace sandbox both need.
 """
 
 from __future__ import annotations
 
+import collections
+import json
+import signal
 import socket
 import socketserver
 import struct
 import sys
 import threading
+import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -118,11 +123,156 @@ class ServedSandbox:
     def __exit__(self, *exc_info):
         self.stop()
 
+    def serve_until_signal(self, started, stopped):
+        """Serve until SIGTERM or SIGINT, then stop: a command line's life.
+
+        :param started: printed once serving (what a caller waits for)
+        :param stopped: printed to standard error once stopped
+        """
+        stopping = threading.Event()
+
+        def _stop(_signum, _frame):
+            stopping.set()
+
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+        self.start()
+        print(started, flush=True)
+        while not stopping.wait(0.5):
+            pass
+        self.stop()
+        print(stopped, file=sys.stderr, flush=True)
+
 
 def make_server(host, port, handler):
     """A :class:`QuietHTTPServer` (IPv6 when ``host`` has a colon)."""
     server_class = QuietHTTPServer6 if ":" in host else QuietHTTPServer
     return server_class((host, port), handler)
+
+
+class ScriptedSandbox(ServedSandbox):
+    """A served sandbox that records every request (``self.requests``, named
+    tuples with a ``status`` field) and answers scripted faults before
+    anything else.
+
+    A subclass sets ``host`` and ``latency_ms`` and calls :meth:`_listen`.
+    """
+
+    host = "127.0.0.1"
+    port = 0
+    latency_ms = 0.0
+
+    def _listen(self, host, port, handler):
+        """Bind the server (port 0: a free one) and start with no request
+        recorded and nothing scripted."""
+        # The status of a recorded request is 0 while its answer is being
+        # prepared, -1 when none was sent.
+        self.requests = []
+        self._requests_lock = threading.Lock()
+        self._script = collections.deque()
+        self._script_lock = threading.Lock()
+        self._connections = set()
+        self._httpd = make_server(host, port, handler)
+        self._httpd.sandbox = self
+        self.port = self._httpd.server_address[1]
+
+    @property
+    def origin(self):
+        """``http://host:port``, the host in brackets when IPv6."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    # -- scripted faults --
+
+    def script_responses(self, responses):
+        """Answer the next requests with these, in turn, before anything else.
+
+        Each item: an HTTP status (with a JSON ``message`` body); a dict
+        with ``status``, ``body`` (bytes, text or JSON-able) and
+        ``headers``; ``"reset"`` to drop the connection with a TCP reset;
+        or ``{"delay_ms": n}`` to answer normally after n milliseconds.
+        """
+        with self._script_lock:
+            self._script.extend(responses)
+
+    def fail_next(self, count, status=500, retry_after=None, body=None):
+        """Answer the next ``count`` requests with ``status``.
+
+        :param retry_after: the ``Retry-After`` header to send, if any
+        :param body: the answer's body, else :meth:`_failure_body`
+        """
+        headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
+        body = body or self._failure_body(status)
+        self.script_responses(
+            [{"status": status, "body": body, "headers": headers}] * count
+        )
+
+    def _failure_body(self, status):
+        return {"message": f"Sandbox answer {status} (scripted)."}
+
+    def reset_next(self, count=1):
+        """Drop the connection of the next ``count`` requests (TCP reset)."""
+        self.script_responses(["reset"] * count)
+
+    def clear_script(self):
+        with self._script_lock:
+            self._script.clear()
+
+    # -- request handling --
+
+    def _begin(self, handler, record):
+        """Record a request as it arrives; its status comes with the answer."""
+        with self._requests_lock:
+            handler.sandbox_record = len(self.requests)
+            self.requests.append(record)
+
+    def _record(self, handler, status):
+        """Set the status of the request, before its answer leaves."""
+        index = handler.sandbox_record
+        if index is not None:
+            handler.sandbox_record = None
+            with self._requests_lock:
+                self.requests[index] = self.requests[index]._replace(status=status)
+
+    def _next_scripted(self, handler):
+        """The scripted answer of this request, or ``None`` to answer it
+        normally, after the sandbox's latency and a scripted delay; a
+        scripted reset drops the connection here."""
+        scripted = None
+        with self._script_lock:
+            if self._script:
+                scripted = self._script.popleft()
+        if self.latency_ms:
+            time.sleep(self.latency_ms / 1000.0)
+        if isinstance(scripted, dict) and "status" not in scripted:
+            # {"delay_ms": n}: a slow answer, then the normal one.
+            time.sleep(scripted.get("delay_ms", 0) / 1000.0)
+            scripted = None
+        if scripted == "reset":
+            self._record(handler, -1)
+            reset_connection(handler)
+        return scripted
+
+
+def scripted_answer(item, content_type=None):
+    """A scripted item (see :meth:`ScriptedSandbox.script_responses`) as the
+    parts of an answer.
+
+    :param content_type: the type unless the item's headers say one
+    :return: ``(status, body bytes, headers, content type)``
+    """
+    if isinstance(item, int):
+        item = {"status": item}
+    status = int(item.get("status", 200))
+    body = item.get("body")
+    if body is None:
+        body = {"message": f"Sandbox answer {status} (scripted)."}
+    if isinstance(body, str):
+        body = body.encode()
+    elif not isinstance(body, bytes):
+        body = json.dumps(body, separators=(",", ":")).encode()
+    headers = dict(item.get("headers") or {})
+    return status, body, headers, headers.pop("Content-Type", content_type)
 
 
 class TokenBucket:

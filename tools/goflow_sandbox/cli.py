@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import signal
-import sys
-import threading
 
 from tools.goflow_sandbox.dataset import Dataset, build_dataset
 from tools.goflow_sandbox.server import DEFAULT_TOKEN, RETRY_AFTER_MODES, SandboxServer
@@ -72,21 +69,9 @@ def main(argv=None):
         seed=args.seed,
         verbose=args.verbose,
     )
-    stopping = threading.Event()
-
-    def _stop(_signum, _frame):
-        stopping.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    server.start()
-    print(
+    server.serve_until_signal(
         f"Goflow sandbox serving {server.url} (token {args.token}, "
         f"{len(dataset.orders)} orders, {len(dataset.products)} products)",
-        flush=True,
+        "Goflow sandbox stopped",
     )
-    while not stopping.wait(0.5):
-        pass
-    server.stop()
-    print("Goflow sandbox stopped", file=sys.stderr, flush=True)
     return 0

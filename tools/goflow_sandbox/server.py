@@ -27,12 +27,11 @@ from http import HTTPStatus
 from urllib.parse import parse_qsl, unquote_plus
 
 from tools.sandbox_http import (
-    ServedSandbox,
+    ScriptedSandbox,
     TokenBucket,
     TrackedHandler,
     head_bytes,
-    make_server,
-    reset_connection,
+    scripted_answer,
 )
 
 API_PREFIX = "/v1"
@@ -255,7 +254,7 @@ class _Handler(TrackedHandler):
     do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _not_allowed
 
 
-class SandboxServer(ServedSandbox):
+class SandboxServer(ScriptedSandbox):
     """Goflow look-alike serving a :class:`~.dataset.Dataset` on ``/v1``.
 
     :param dataset: the data to serve
@@ -318,17 +317,10 @@ class SandboxServer(ServedSandbox):
         self.ignored_filters = set()
         self.verbose = verbose
         self.clock = clock
-        # (monotonic arrival time, method, path, raw query, status); the
-        # status is 0 while the answer is being prepared, -1 when none is sent.
-        self.requests = []
-        self._requests_lock = threading.Lock()
         self._random = random.Random(seed)
         self._random_lock = threading.Lock()
-        self._script = collections.deque()
-        self._script_lock = threading.Lock()
         self._retry_after_turn = 0
         self._malformed_turn = 0
-        self._connections = set()
         self._bucket = None
         self.set_rate_limit(rate_limit, burst)
         self._collections = {
@@ -336,17 +328,14 @@ class SandboxServer(ServedSandbox):
             "products": _Collection(dataset.products, ("item_number", "id")),
             "stores": _Collection(dataset.stores, ("id",)),
         }
-        self._httpd = make_server(host, port, _Handler)
-        self._httpd.sandbox = self
-        self.port = self._httpd.server_address[1]
+        self._listen(host, port, _Handler)
 
     # -- life cycle --
 
     @property
     def url(self):
         """Base URL of the API, ``http://host:port/v1``."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}{API_PREFIX}"
+        return self.origin + API_PREFIX
 
     # -- knobs --
 
@@ -359,24 +348,11 @@ class SandboxServer(ServedSandbox):
             burst = max(2, math.ceil(per_minute / 60))
         self._bucket = TokenBucket(per_minute / 60.0, burst, self.clock)
 
-    def script_responses(self, responses):
-        """Answer the next requests with these, in turn, before anything else.
-
-        Each item: an HTTP status (JSON ``message`` body); a dict with
-        ``status``, ``body`` (bytes, text or JSON-able) and ``headers``; or
-        ``"reset"`` to drop the connection with a TCP reset; or
-        ``{"delay_ms": n}`` to answer normally after n milliseconds.
-        """
-        with self._script_lock:
-            self._script.extend(responses)
-
     def fail_next(self, count, status=500, retry_after=None, message=None):
-        """Answer the next ``count`` requests with ``status``."""
-        headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
+        """Answer the next ``count`` requests with ``status`` and this
+        ``message`` (Goflow's error body)."""
         body = {"message": message or f"Sandbox error {status} (scripted)."}
-        self.script_responses(
-            [{"status": status, "body": body, "headers": headers}] * count
-        )
+        super().fail_next(count, status, retry_after, body)
 
     def html_next(self, count=1, status=200):
         """Answer the next ``count`` requests with an HTML page (a proxy's or
@@ -395,14 +371,6 @@ class SandboxServer(ServedSandbox):
             ]
             * count
         )
-
-    def reset_next(self, count=1):
-        """Drop the connection of the next ``count`` requests (TCP reset)."""
-        self.script_responses(["reset"] * count)
-
-    def clear_script(self):
-        with self._script_lock:
-            self._script.clear()
 
     def order(self, order_id):
         """The served order dict with this Goflow id."""
@@ -443,36 +411,18 @@ class SandboxServer(ServedSandbox):
 
     def _handle(self, handler, allowed=True):
         path, _sep, raw_query = handler.path.partition("?")
-        record = RecordedRequest(self.clock(), handler.command, path, raw_query, 0)
-        with self._requests_lock:
-            handler.sandbox_record = len(self.requests)
-            self.requests.append(record)
+        self._begin(
+            handler, RecordedRequest(self.clock(), handler.command, path, raw_query, 0)
+        )
         try:
             self._answer(handler, path, raw_query, allowed)
         finally:
             self._record(handler, -1)  # no answer was sent (reset, crash)
 
-    def _record(self, handler, status):
-        """Set the status of the request, before its answer leaves."""
-        index = handler.sandbox_record
-        if index is not None:
-            handler.sandbox_record = None
-            with self._requests_lock:
-                self.requests[index] = self.requests[index]._replace(status=status)
-
     def _answer(self, handler, path, raw_query, allowed):
-        scripted = None
-        with self._script_lock:
-            if self._script:
-                scripted = self._script.popleft()
-        if self.latency_ms:
-            time.sleep(self.latency_ms / 1000.0)
-        if isinstance(scripted, dict) and "status" not in scripted:
-            # {"delay_ms": n}: a slow answer, then the normal one.
-            time.sleep(scripted.get("delay_ms", 0) / 1000.0)
-            scripted = None
+        scripted = self._next_scripted(handler)
         if scripted is not None:
-            return self._scripted(handler, scripted)
+            return self._send(handler, *scripted_answer(scripted))
         if not allowed:
             return self._send_message(handler, 405, "Method not allowed.")
         authorization = handler.headers.get("Authorization", "")
@@ -526,24 +476,6 @@ class SandboxServer(ServedSandbox):
             headers["Retry-After"] = f"{max(wait, 0.001):.3f}"
         body = {"message": "Too many requests: slow down and retry later."}
         return self._send(handler, 429, self._encode(body), headers)
-
-    def _scripted(self, handler, item):
-        if item == "reset":
-            self._record(handler, -1)
-            reset_connection(handler)
-        if isinstance(item, int):
-            item = {"status": item}
-        status = int(item.get("status", 200))
-        body = item.get("body")
-        if body is None:
-            body = {"message": f"Sandbox answer {status} (scripted)."}
-        if isinstance(body, str):
-            body = body.encode()
-        elif not isinstance(body, bytes):
-            body = self._encode(body)
-        headers = dict(item.get("headers") or {})
-        content_type = headers.pop("Content-Type", None)
-        return self._send(handler, status, body, headers, content_type)
 
     # -- listing --
 

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import signal
-import sys
-import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -245,17 +242,5 @@ def describe(sandbox):
 def main(argv=None):
     args = build_parser().parse_args(argv)
     sandbox = build_sandbox(args)
-    stopping = threading.Event()
-
-    def _stop(_signum, _frame):
-        stopping.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    sandbox.start()
-    print(describe(sandbox), flush=True)
-    while not stopping.wait(0.5):
-        pass
-    sandbox.stop()
-    print("Marketplace sandbox stopped", file=sys.stderr, flush=True)
+    sandbox.serve_until_signal(describe(sandbox), "Marketplace sandbox stopped")
     return 0

@@ -22,11 +22,11 @@ from pathlib import Path
 from urllib.parse import parse_qsl
 
 from tools.sandbox_http import (
-    ServedSandbox,
+    ScriptedSandbox,
     TrackedHandler,
     head_bytes,
-    make_server,
     reset_connection,
+    scripted_answer,
 )
 
 RecordedRequest = collections.namedtuple(
@@ -98,7 +98,7 @@ class _Handler(TrackedHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _any
 
 
-class MarketplaceSandbox(ServedSandbox):
+class MarketplaceSandbox(ScriptedSandbox):
     """HTTP server on loopback hosting the mounted marketplace apps.
 
     :param host: address to listen on
@@ -119,24 +119,14 @@ class MarketplaceSandbox(ServedSandbox):
         self.clock = clock or time.monotonic
         self.apps = []
         self._routes = []
-        # (monotonic arrival, method, path, raw query, status, headers); the
-        # status is 0 while the answer is prepared, -1 when none was sent.
-        self.requests = []
-        self._requests_lock = threading.Lock()
-        self._script = collections.deque()
-        self._script_lock = threading.Lock()
-        self._connections = set()
-        self._httpd = make_server(host, port, _Handler)
-        self._httpd.sandbox = self
-        self.port = self._httpd.server_address[1]
+        self._listen(host, port, _Handler)
 
     # -- life cycle --
 
     @property
     def url(self):
         """``http://host:port`` (no trailing slash)."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return self.origin
 
     def mount(self, app):
         """Serve ``app``'s routes; returns the app."""
@@ -158,21 +148,8 @@ class MarketplaceSandbox(ServedSandbox):
 
     # -- scripted faults --
 
-    def script_responses(self, responses):
-        """Answer the next requests with these, in turn, before any app.
-
-        Each item: an HTTP status; a dict with ``status``, ``body`` (bytes,
-        text or JSON-able) and ``headers``; ``"reset"`` to drop the
-        connection with a TCP reset; or ``{"delay_ms": n}`` to answer
-        normally after n milliseconds.
-        """
-        with self._script_lock:
-            self._script.extend(responses)
-
-    def fail_next(self, count, status=500, retry_after=None, body=None):
-        """Answer the next ``count`` requests with ``status``."""
-        headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
-        body = body or {
+    def _failure_body(self, status):
+        return {
             "errors": [
                 {
                     "code": "InternalFailure" if status >= 500 else "Scripted",
@@ -181,17 +158,6 @@ class MarketplaceSandbox(ServedSandbox):
                 }
             ]
         }
-        self.script_responses(
-            [{"status": status, "body": body, "headers": headers}] * count
-        )
-
-    def reset_next(self, count=1):
-        """Drop the connection of the next ``count`` requests (TCP reset)."""
-        self.script_responses(["reset"] * count)
-
-    def clear_script(self):
-        with self._script_lock:
-            self._script.clear()
 
     def requests_to(self, prefix, method=None):
         """Recorded requests whose path starts with ``prefix``."""
@@ -206,12 +172,10 @@ class MarketplaceSandbox(ServedSandbox):
     def _handle(self, handler):
         path, _sep, raw_query = handler.path.partition("?")
         headers = {name.lower(): value for name, value in handler.headers.items()}
-        record = RecordedRequest(
-            self.clock(), handler.command, path, raw_query, 0, headers
+        self._begin(
+            handler,
+            RecordedRequest(self.clock(), handler.command, path, raw_query, 0, headers),
         )
-        with self._requests_lock:
-            handler.sandbox_record = len(self.requests)
-            self.requests.append(record)
         try:
             length = int(handler.headers.get("Content-Length") or 0)
             body = handler.rfile.read(length) if length else b""
@@ -219,28 +183,12 @@ class MarketplaceSandbox(ServedSandbox):
         finally:
             self._record(handler, -1)
 
-    def _record(self, handler, status):
-        index = handler.sandbox_record
-        if index is not None:
-            handler.sandbox_record = None
-            with self._requests_lock:
-                self.requests[index] = self.requests[index]._replace(status=status)
-
     def _answer(self, handler, path, raw_query, headers, body):
-        scripted = None
-        with self._script_lock:
-            if self._script:
-                scripted = self._script.popleft()
-        if self.latency_ms:
-            time.sleep(self.latency_ms / 1000.0)
-        if isinstance(scripted, dict) and "status" not in scripted:
-            time.sleep(scripted.get("delay_ms", 0) / 1000.0)
-            scripted = None
-        if scripted == "reset":
-            self._record(handler, -1)
-            reset_connection(handler)
+        scripted = self._next_scripted(handler)
         if scripted is not None:
-            return self._send(handler, self._scripted(scripted))
+            return self._send(
+                handler, Answer(*scripted_answer(scripted, "application/json"))
+            )
         request = Request(
             handler.command,
             path,
@@ -263,22 +211,6 @@ class MarketplaceSandbox(ServedSandbox):
                 handler, Answer.json(405, {"message": "Method not allowed."})
             )
         return self._send(handler, Answer.json(404, {"message": f"No route {path}."}))
-
-    @staticmethod
-    def _scripted(item):
-        if isinstance(item, int):
-            item = {"status": item}
-        status = int(item.get("status", 200))
-        body = item.get("body")
-        if body is None:
-            body = {"message": f"Sandbox answer {status} (scripted)."}
-        headers = dict(item.get("headers") or {})
-        content_type = headers.pop("Content-Type", "application/json")
-        if isinstance(body, str):
-            body = body.encode()
-        elif not isinstance(body, bytes):
-            body = json.dumps(body, separators=(",", ":")).encode()
-        return Answer(status, body, headers, content_type)
 
     def _send(self, handler, answer):
         if answer.path is None:
