@@ -1,4 +1,5 @@
 from . import goflow_connection
+from . import connectbooks_marketplace_connection
 from . import connectbooks_amazon_connection
 from . import connectbooks_walmart_connection
 from . import connectbooks_store

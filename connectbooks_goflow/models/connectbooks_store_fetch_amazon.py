@@ -118,12 +118,12 @@ class ConnectbooksStore(models.Model):
     def _fetch_client(self, max_wait):
         if self.marketplace != AMAZON:
             return super()._fetch_client(max_wait)
-        return self.amazon_connection_id._amazon_client(max_wait)
+        return self.amazon_connection_id._marketplace_client(max_wait)
 
     def _fetch_error_message(self, error):
         if self.marketplace != AMAZON:
             return super()._fetch_error_message(error)
-        return self.amazon_connection_id._amazon_error_message(error)
+        return self.amazon_connection_id._marketplace_error_message(error)
 
     def _fetch_report_errors(self):
         if self.marketplace != AMAZON:

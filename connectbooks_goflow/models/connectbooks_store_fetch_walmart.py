@@ -78,12 +78,12 @@ class ConnectbooksStore(models.Model):
     def _fetch_client(self, max_wait):
         if self.marketplace != WALMART:
             return super()._fetch_client(max_wait)
-        return self.walmart_connection_id._walmart_client(max_wait)
+        return self.walmart_connection_id._marketplace_client(max_wait)
 
     def _fetch_error_message(self, error):
         if self.marketplace != WALMART:
             return super()._fetch_error_message(error)
-        return self.walmart_connection_id._walmart_error_message(error)
+        return self.walmart_connection_id._marketplace_error_message(error)
 
     def _fetch_report_errors(self):
         if self.marketplace != WALMART:

@@ -33,7 +33,7 @@ GOFLOW_TOKEN = "sandbox-walmart-token-5678"
 MUTED = (
     "odoo.addons.connectbooks_goflow.models.connectbooks_store_fetch",
     "odoo.addons.connectbooks_goflow.models.connectbooks_store_fetch_walmart",
-    "odoo.addons.connectbooks_goflow.models.connectbooks_walmart_connection",
+    "odoo.addons.connectbooks_goflow.models.connectbooks_marketplace_connection",
     "odoo.addons.connectbooks_goflow.core.walmart_client",
     "odoo.addons.connectbooks_goflow.core.http_policy",
     "odoo.addons.connectbooks_goflow.models.connectbooks_settlement_sync",
