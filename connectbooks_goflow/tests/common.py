@@ -1,5 +1,11 @@
 from odoo import Command
-from odoo.tests import TransactionCase, new_test_user
+from odoo.exceptions import AccessError
+from odoo.tests import HttpCase, TransactionCase, new_test_user
+from odoo.tests.common import JsonRpcException
+from odoo.tools import mute_logger
+
+# What an attacker puts in the context of a JSON-RPC call to lift the rules.
+FORGED_CONTEXT = {"active_test": False, "su": True, "sudo": True}
 
 
 class ConnectbooksCase(TransactionCase):
@@ -137,3 +143,61 @@ class ConnectbooksCase(TransactionCase):
                 **values,
             }
         )
+
+    def _assert_secrets_out_of_reach(self, connection, secrets):
+        """``connection``, as the user it is bound to, reads none of
+        ``secrets``, does not list them among its fields, and cannot be
+        changed.
+
+        :param connection: a connection record ``with_user`` the user
+        :param secrets: the names of its secret fields
+        """
+        for name in secrets:
+            with self.assertRaises(AccessError, msg=name):
+                connection.read([name])
+        self.assertFalse(
+            set(secrets) & set(connection.fields_get()), msg="no secret in fields_get"
+        )
+        with self.assertRaises(AccessError, msg="not theirs to write"):
+            connection.write({"name": "renamed"})
+
+
+class ConnectbooksRpcCase(HttpCase):
+    """What a user can do by calling JSON-RPC directly, the way an attacker
+    would: every argument, the context included, is theirs. Put it before
+    the world's case: ``class TestX(ConnectbooksRpcCase, ConnectbooksCase)``."""
+
+    @mute_logger("odoo.http")  # the refusals are logged as warnings
+    def _call_kw(self, model, method, args, kwargs=None, context=None):
+        return self.make_jsonrpc_request(
+            "/web/dataset/call_kw",
+            {
+                "model": model,
+                "method": method,
+                "args": args,
+                "kwargs": {**(kwargs or {}), "context": context or {}},
+            },
+        )
+
+    def _assert_secrets_out_of_reach_over_rpc(self, record, secrets):
+        """The authenticated user reads none of ``secrets`` of ``record``,
+        one by one or through ``web_search_read``, even with a forged
+        context.
+
+        :param record: the record, as the test sees it
+        :param secrets: the names of its secret fields
+        """
+        for name in secrets:
+            with self.assertRaises(JsonRpcException, msg=name) as caught:
+                self._call_kw(
+                    record._name, "read", [record.ids, [name]], context=FORGED_CONTEXT
+                )
+            self.assertIn("AccessError", str(caught.exception), msg=name)
+            with self.assertRaises(JsonRpcException, msg=name):
+                self._call_kw(
+                    record._name,
+                    "web_search_read",
+                    [],
+                    {"domain": [], "specification": {name: {}}},
+                    context=FORGED_CONTEXT,
+                )

@@ -1,27 +1,14 @@
 """What a logged-in user can do by calling the JSON-RPC API directly, the way
 an attacker would: every argument, the context included, is theirs to set."""
 
-from odoo.tests import HttpCase, tagged
+from odoo.tests import tagged
 from odoo.tests.common import JsonRpcException
-from odoo.tools import mute_logger
 
-from .common import ConnectbooksCase
+from .common import ConnectbooksCase, ConnectbooksRpcCase
 
 
 @tagged("post_install", "-at_install")
-class TestRpcGuards(HttpCase, ConnectbooksCase):
-    @mute_logger("odoo.http")  # the refusals below are logged as warnings
-    def _call_kw(self, model, method, args, context=None):
-        return self.make_jsonrpc_request(
-            "/web/dataset/call_kw",
-            {
-                "model": model,
-                "method": method,
-                "args": args,
-                "kwargs": {"context": context or {}},
-            },
-        )
-
+class TestRpcGuards(ConnectbooksRpcCase, ConnectbooksCase):
     def test_bookkeeper_cannot_forge_posted_state(self):
         settlement = self._make_settlement(self.store_a, ref="RPC-1")
         self.authenticate("cbg_bookkeeper", "cbg_bookkeeper")

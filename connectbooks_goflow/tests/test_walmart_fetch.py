@@ -13,13 +13,13 @@ from pathlib import Path
 
 from odoo import fields
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import HttpCase, tagged
+from odoo.tests import tagged
 from odoo.tests.common import JsonRpcException
 from odoo.tools import mute_logger
 from odoo.tools.misc import file_open
 
 from ..models.connectbooks_store_fetch import CRON_MAX_WAIT
-from .common import ConnectbooksCase
+from .common import ConnectbooksCase, ConnectbooksRpcCase
 from .sandbox import order, sandbox_module, walmart_sandbox_module
 
 RECON = "connectbooks_goflow/tests/data/walmart_recon_small.csv"
@@ -399,12 +399,9 @@ class TestWalmartConnectionAccess(WalmartFetchCase):
         connection = self.walmart_a.with_user(self.bookkeeper)
         self.assertEqual(connection.name, "Walmart (A)", msg="the name is readable")
         self.assertTrue(connection.has_credentials)
-        for name in ("client_id", "client_secret", "base_url", "token_url"):
-            with self.assertRaises(AccessError, msg=name):
-                connection.read([name])
-        self.assertNotIn("client_secret", connection.fields_get())
-        with self.assertRaises(AccessError):
-            connection.write({"name": "renamed"})
+        self._assert_secrets_out_of_reach(
+            connection, ("client_id", "client_secret", "base_url", "token_url")
+        )
 
     def test_test_connection_needs_write(self):
         with self.assertRaises(AccessError):
@@ -425,41 +422,17 @@ class TestWalmartConnectionAccess(WalmartFetchCase):
 
 
 @tagged("post_install", "-at_install")
-class TestWalmartConnectionRpc(HttpCase, WalmartFetchCase):
-    """What a bookkeeper can do by calling JSON-RPC directly, the way an
-    attacker would: every argument, the context included, is theirs."""
-
-    @mute_logger("odoo.http")
-    def _call_kw(self, model, method, args, kwargs=None, context=None):
-        return self.make_jsonrpc_request(
-            "/web/dataset/call_kw",
-            {
-                "model": model,
-                "method": method,
-                "args": args,
-                "kwargs": {**(kwargs or {}), "context": context or {}},
-            },
-        )
-
+class TestWalmartConnectionRpc(ConnectbooksRpcCase, WalmartFetchCase):
     def test_bookkeeper_cannot_read_secrets_over_rpc(self):
         self.authenticate("cbg_bookkeeper", "cbg_bookkeeper")
-        forged = {"active_test": False, "su": True, "sudo": True}
-        model = "connectbooks.walmart.connection"
-        for name in ("client_secret", "client_id", "base_url", "token_url"):
-            with self.assertRaises(JsonRpcException, msg=name) as caught:
-                self._call_kw(
-                    model, "read", [[self.walmart_a.id], [name]], context=forged
-                )
-            self.assertIn("AccessError", str(caught.exception))
-        with self.assertRaises(JsonRpcException):
-            self._call_kw(
-                model,
-                "web_search_read",
-                [],
-                {"domain": [], "specification": {"client_secret": {}}},
-                context=forged,
-            )
-        rows = self._call_kw(model, "search_read", [[], ["name", "has_credentials"]])
+        self._assert_secrets_out_of_reach_over_rpc(
+            self.walmart_a, ("client_secret", "client_id", "base_url", "token_url")
+        )
+        rows = self._call_kw(
+            "connectbooks.walmart.connection",
+            "search_read",
+            [[], ["name", "has_credentials"]],
+        )
         self.assertEqual([row["name"] for row in rows], ["Walmart (A)"])
         for row in rows:
             self.assertNotIn("client_secret", row)
