@@ -32,23 +32,45 @@ class GoflowCostLine(models.Model):
 
         :return: {line id: (unit cost Decimal or None, basis code, basis text)}
         """
-        prefills = self._goflow_prefill_by_key()[0]
-        return {line.id: prefills[line._goflow_prefill_key()][:3] for line in self}
+        keys = self._goflow_prefill_keys()
+        prefills = self._goflow_prefill_by_key(keys)[0]
+        return {
+            line.id: prefills[key][:3] for line, key in zip(self, keys, strict=True)
+        }
 
-    def _goflow_prefill_key(self):
-        """Lines sharing this key share a pre-fill: the average never mixes
-        companies or currencies."""
-        self.ensure_one()
-        return (self.company_id.id, self.currency_id.id, self.sku or "")
+    def _goflow_prefill_keys(self):
+        """The pre-fill key of each line, in the order of ``self``: lines
+        sharing a key share a pre-fill, as the average never mixes companies
+        or currencies.
 
-    def _goflow_prefill_by_key(self):
-        """The pre-fill per :meth:`_goflow_prefill_key` of these lines (see
-        :meth:`_goflow_prefills`)."""
+        The company and currency are read once per settlement (a handful),
+        not through the related fields of every line.
+
+        :return: ``[(company id, currency id, SKU or "")]``
+        """
+        of_settlement = {
+            settlement.id: (settlement.company_id.id, settlement.currency_id.id)
+            for settlement in self.settlement_id
+        }
+        return [
+            (*of_settlement[line.settlement_id.id], line.sku or "") for line in self
+        ]
+
+    def _goflow_prefill_by_key(self, keys=None):
+        """The pre-fill per key of these lines (see :meth:`_goflow_prefills`).
+
+        :param keys: the lines' keys, as :meth:`_goflow_prefill_keys` gives
+            them, when the caller has them already
+        """
+        if keys is None:
+            keys = self._goflow_prefill_keys()
+        connection_of = {
+            settlement.id: settlement.store_id.goflow_connection_id
+            for settlement in self.settlement_id
+        }
         keys_by_connection = defaultdict(set)
-        for line in self:
-            keys_by_connection[line.store_id.goflow_connection_id].add(
-                line._goflow_prefill_key()
-            )
+        for line, key in zip(self, keys, strict=True):
+            keys_by_connection[connection_of[line.settlement_id.id]].add(key)
         return self._goflow_prefills(keys_by_connection)
 
     @api.model

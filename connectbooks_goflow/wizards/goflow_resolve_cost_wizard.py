@@ -160,12 +160,16 @@ class GoflowResolveCostWizard(models.TransientModel):
         ids = context.get("active_ids") or (
             [context["active_id"]] if context.get("active_id") else []
         )
-        if model in ("connectbooks.settlement", "goflow.cost.line"):
-            # another company's records are an AccessError, not "nothing"
-            self.env[model].browse(ids).check_access("read")
+        CostLine = self.env["goflow.cost.line"]
+        # another company's records are an AccessError, not "nothing"
         if model == "connectbooks.settlement":
+            self.env[model].browse(ids).check_access("read")
             domain = [("settlement_id", "in", ids)]
         elif model == "goflow.cost.line":
+            # the record rules in one query, not line by line in Python
+            forbidden = CostLine._goflow_forbidden(ids, "read")
+            if forbidden:
+                raise self.env["ir.rule"]._make_access_error("read", forbidden)
             domain = [("id", "in", ids)]
         else:
             raise UserError(
@@ -173,12 +177,14 @@ class GoflowResolveCostWizard(models.TransientModel):
                     "Open this wizard from a settlement or from the Missing Costs list."
                 )
             )
-        lines = self.env["goflow.cost.line"].search(
+        # what the pre-fill and the SKU rows read, fetched with the search
+        lines = CostLine.search_fetch(
             [
                 *domain,
                 ("state", "=", STATE_MISSING),
                 ("settlement_id.state", "=", SETTLEMENT_DRAFT),
             ],
+            ["settlement_id", "sku", "product_id", "quantity", "missing_reason"],
             order="sku, settlement_id, posted_date, order_ref, id",
         )
         if not lines:
@@ -188,7 +194,7 @@ class GoflowResolveCostWizard(models.TransientModel):
                     "or their settlements are no longer drafts."
                 )
             )
-        lines.check_access("write")
+        CostLine._goflow_check_write(lines.ids)
         return lines
 
     @api.model
@@ -202,10 +208,12 @@ class GoflowResolveCostWizard(models.TransientModel):
         """
         lines = {int(k): v for k, v in (lines or {}).items()}
         skus = skus or {}
-        prefills, problems, window = cost_lines._goflow_prefill_by_key()
+        keys = cost_lines._goflow_prefill_keys()
+        prefills, problems, window = cost_lines._goflow_prefill_by_key(keys)
+        key_of = dict(zip(cost_lines.ids, keys, strict=True))
         reasons = dict(MISSING_REASONS)
         sku_commands = []
-        for key, group in cost_lines.grouped(lambda c: c._goflow_prefill_key()).items():
+        for key, group in cost_lines.grouped(lambda c: key_of[c.id]).items():
             value, basis, _text, count = prefills[key]
             prefill = float(value) if value is not None else 0.0
             basis_text = cost_lines._goflow_basis_text(basis, count, window)
