@@ -220,17 +220,15 @@ class GoflowResolveCostWizard(models.TransientModel):
             typed = skus.get(self._key_text(key))
             line_commands = []
             for line in group:
+                # the flags only where set: an unset one reads False, and
+                # thousands of lines are created without converting them
                 own = lines.get(line.id)
-                line_commands.append(
-                    Command.create(
-                        {
-                            "cost_line_id": line.id,
-                            "unit_cost": own[0] if own else prefill,
-                            "zero_ok": bool(own and own[1]),
-                            "edited": bool(own),
-                        }
+                line_vals = {"cost_line_id": line.id, "unit_cost": prefill}
+                if own:
+                    line_vals.update(
+                        unit_cost=own[0], zero_ok=bool(own[1]), edited=True
                     )
-                )
+                line_commands.append(Command.create(line_vals))
             why = Counter(group.mapped("missing_reason"))
             sku_commands.append(
                 Command.create(
