@@ -774,15 +774,21 @@ class SettlementReader:
     def __init__(
         self, fileobj: BinaryIO, *, filename=None, layout="auto", order_number=None
     ):
+        # What every layout shares; each reads its own header and summary
+        # (_read_header, _read_summary) and may check its options first
+        # (_configure).
+        self._configure(layout, order_number)
         self.filename = filename
         self.rows_read = 0
         self.total = Decimal(0)
         self._issues, source, failure = self._opened
         del self._opened
         self._numbers = _Numbers(self._issues)
+        self._amounts = self._numbers.cache
         self._iterated = False
-        self._first_rows = []
         self._amazon_names = False
+        self._display = {}
+        self._line_no = 0
         # Issues of the rows read ahead wait for the end, with the others.
         self._ahead_issues = 0
         if failure is not None:
@@ -793,13 +799,17 @@ class SettlementReader:
                 if source is None:
                     raise _Fatal
                 self._source = source
-                self._lines = self._source.batches()
+                self._lines = source.batches()
                 self._read_header(layout)
                 self._read_summary()
         except Exception as exc:  # a bug of the reader: said, never a traceback
-            self._fail(exc, getattr(self, "_line_no", None))
+            self._fail(exc, self._line_no)
         if self._issues.count > self._ahead_issues:
             self._raise()
+
+    def _configure(self, layout, order_number):
+        """Check and keep the options of the layout (before anything is read)."""
+        self._first_rows = []
 
     # -- error helpers
 
@@ -844,26 +854,73 @@ class SettlementReader:
             return field.replace("_", "-")
         return field
 
-    # -- lines and header
+    def _implausible_date(self, raw, line_no, field):
+        self._err(
+            line_no,
+            field,
+            f"'{raw}' is not a plausible date for a settlement (years "
+            f"{const.MIN_YEAR} to {const.MAX_YEAR}).",
+        )
 
-    def _read_header(self, layout):
+    # -- header and iteration, every layout
+
+    def _header_line(self):
+        """The first line that is not blank: the header.
+
+        ``_line_no`` becomes its number, the rest of its batch waits in
+        ``_rest`` (see :meth:`_chain_rest`).
+
+        :raise _Fatal: the file is empty
+        """
         line_no = 0
-        header_line = None
         for batch in self._lines:
             for i, line in enumerate(batch):
                 line_no += 1
                 if line.strip():
-                    header_line = line
+                    self._line_no = line_no
                     self._rest = batch[i + 1 :]
-                    break
-            if header_line is not None:
-                break
+                    return line
         self._line_no = line_no
-        self._display = {}
+        self._issues.add(None, None, "The file is empty.")
+        raise _Fatal
+
+    def _chain_rest(self):
+        yield self._rest
+        self._rest = None
+        yield from self._lines
+
+    def _column_twice(self, line_no, cell, first, position):
+        self._issues.add(
+            line_no,
+            cell.strip(),
+            f"the column appears twice (columns {first + 1} and "
+            f"{position + 1}); remove one of them.",
+        )
+
+    def _required_columns(self, line_no, columns, required):
+        for field in required:
+            if field not in columns:
+                self._err(line_no, field, "required column is missing.")
+
+    def _summary_total(self, raw, line_no, field, empty):
+        """The total (the deposit) of the summary row; None when it is
+        ``empty`` (said with that message) or not a number."""
+        if not raw.strip():
+            self._err(line_no, field, empty)
+            return None
+        return self._numbers.parse(raw, line_no, self._col(field))
+
+    def _start_iteration(self):
+        if self._iterated:
+            raise RuntimeError("a SettlementReader can be iterated only once")
+        self._iterated = True
+
+    # -- lines and header
+
+    def _read_header(self, layout):
         self.layout = const.LAYOUT_AMAZON_V2 if layout == "auto" else layout
-        if header_line is None:
-            self._issues.add(None, None, "The file is empty.")
-            raise _Fatal
+        header_line = self._header_line()
+        line_no = self._line_no
         if layout == "auto":
             self.layout = (
                 const.LAYOUT_AMAZON_V2
@@ -886,13 +943,7 @@ class SettlementReader:
             if name in columns:
                 if name not in _IDX:
                     continue  # an unknown column is ignored, even twice
-                first = columns[name]
-                self._issues.add(
-                    line_no,
-                    cell.strip(),
-                    f"the column appears twice (columns {first + 1} and "
-                    f"{position + 1}); remove one of them.",
-                )
+                self._column_twice(line_no, cell, columns[name], position)
                 continue
             columns[name] = position
             if name in _IDX:
@@ -933,11 +984,7 @@ class SettlementReader:
                 f"expected columns ({expected}) separated by {sep}.",
             )
             raise _Fatal
-        for field in const.REQUIRED_FIELDS:
-            if field not in columns:
-                self._issues.add(
-                    line_no, self._col(field), "required column is missing."
-                )
+        self._required_columns(line_no, columns, const.REQUIRED_FIELDS)
         if not any(f in columns for f in const.POSTED_DATE_FIELDS):
             names = " or ".join(self._col(f) for f in const.POSTED_DATE_FIELDS)
             self._issues.add(line_no, None, f"a {names} column is required.")
@@ -965,7 +1012,6 @@ class SettlementReader:
         self._quantities = {}
         self._short_dates = {}
         self._last_dt = (None, None)
-        self._amounts = self._numbers.cache
         self._amount_column = self._col(const.F_AMOUNT)
 
     def _data_records(self):
@@ -1031,11 +1077,6 @@ class SettlementReader:
             start = counter[0] + 1
         self._line_no = counter[0]
 
-    def _chain_rest(self):
-        yield self._rest
-        self._rest = None
-        yield from self._lines
-
     def _read_summary(self):
         self._records = self._data_records()
         for line_no, values in self._records:
@@ -1096,25 +1137,28 @@ class SettlementReader:
             if n < self._min_fields:
                 if not any(f.strip() for f in fields):
                     return ()
-                self._issues.add(
+                self._wrong_length(
                     line_no,
-                    None,
-                    f"the line has {n} fields but the header has {self._ncols}: "
-                    "it is cut short (truncated file?) or a separator is missing.",
+                    n,
+                    "it is cut short (truncated file?) or a separator is missing",
                 )
                 return None
             if n > self._ncols:
-                self._issues.add(
-                    line_no,
-                    None,
-                    f"the line has {n} fields but the header has {self._ncols}: "
-                    "a value contains a separator or is shifted.",
+                self._wrong_length(
+                    line_no, n, "a value contains a separator or is shifted"
                 )
                 return None
             # Short but complete up to the last named column: pad it.
             fields.extend([""] * (self._ncols - n))
         fields.append("")
         return self._getter(fields)
+
+    def _wrong_length(self, line_no, n, why):
+        self._issues.add(
+            line_no,
+            None,
+            f"the line has {n} fields but the header has {self._ncols}: {why}.",
+        )
 
     def _build_header(self, line_no, values):
         sid = values[0].strip()
@@ -1124,16 +1168,12 @@ class SettlementReader:
         currency = values[_IDX[const.F_CURRENCY]].strip()
         if not currency:
             self._err(line_no, const.F_CURRENCY, "the currency is empty.")
-        total_raw = values[_IDX[const.F_TOTAL]]
-        total = None
-        if not total_raw.strip():
-            self._err(
-                line_no,
-                const.F_TOTAL,
-                "the total amount (the deposit) is empty on the summary row.",
-            )
-        else:
-            total = self._numbers.parse(total_raw, line_no, self._col(const.F_TOTAL))
+        total = self._summary_total(
+            values[_IDX[const.F_TOTAL]],
+            line_no,
+            const.F_TOTAL,
+            "the total amount (the deposit) is empty on the summary row.",
+        )
         dates = {}
         for field in (const.F_START, const.F_END, const.F_DEPOSIT):
             raw = values[_IDX[field]]
@@ -1202,12 +1242,7 @@ class SettlementReader:
             value = parse_datetime(raw)
             if const.MIN_YEAR <= value.year <= const.MAX_YEAR:
                 return value
-            self._err(
-                line_no,
-                field,
-                f"'{raw}' is not a plausible date for a settlement (years "
-                f"{const.MIN_YEAR} to {const.MAX_YEAR}).",
-            )
+            self._implausible_date(raw, line_no, field)
             return None
         except ValueError:
             # Amazon's short posted date is the one a spreadsheet rewrites
@@ -1228,9 +1263,7 @@ class SettlementReader:
     # -- rows
 
     def __iter__(self) -> Iterator[SettlementRow]:
-        if self._iterated:
-            raise RuntimeError("a SettlementReader can be iterated only once")
-        self._iterated = True
+        self._start_iteration()
         issues = self._issues
         line_no = self._line_no
         try:

@@ -35,7 +35,6 @@ import csv
 import re
 from contextlib import suppress
 from datetime import datetime, time, timezone
-from decimal import Decimal
 from operator import itemgetter
 
 from . import settlement_const as const
@@ -45,7 +44,6 @@ from .settlement_parser import (
     _Fatal,
     _new_row,
     _normalise,
-    _Numbers,
     classify,
     parse_datetime,
 )
@@ -151,68 +149,20 @@ class WalmartReconReader(SettlementReader):
         header or payment summary; at the end of iteration for everything else
     """
 
-    def __init__(
-        self,
-        fileobj,
-        *,
-        filename=None,
-        layout=const.LAYOUT_AUTO,
-        order_number=None,
-    ):
+    def _configure(self, layout, order_number):
         order_number = order_number or const.WALMART_ORDER_CUSTOMER
         if order_number not in const.WALMART_ORDER_NUMBERS:
             raise ValueError(f"unknown Walmart order number {order_number!r}")
         if layout not in (const.LAYOUT_AUTO, const.LAYOUT_WALMART_RECON_V1):
             raise ValueError(f"layout {layout!r} is not a Walmart layout")
-        self.filename = filename
         self.layout = const.LAYOUT_WALMART_RECON_V1
         self.order_number = order_number
-        self.rows_read = 0
-        self.total = Decimal(0)
-        self._issues, source, failure = self._opened
-        del self._opened
-        self._numbers = _Numbers(self._issues)
-        self._amounts = self._numbers.cache
-        self._iterated = False
-        self._amazon_names = False
-        self._display = {}
-        self._line_no = 0
-        if failure is not None:
-            self._fail(failure, None)
-        try:
-            with suppress(_Fatal):  # recorded in the issues, raised below
-                if source is None:
-                    raise _Fatal
-                self._source = source
-                self._lines = source.batches()
-                self._read_walmart_header()
-                self._read_payment_summary()
-        except Exception as exc:  # a bug of the reader: said, never a traceback
-            self._fail(exc, self._line_no or None)
-        if self._issues.count:
-            self._raise()
 
     # -- header, line count, payment summary
 
-    def _canonical_name(self, field):
-        return field
-
-    def _read_walmart_header(self):
-        line_no = 0
-        header_line = None
-        for batch in self._lines:
-            for i, line in enumerate(batch):
-                line_no += 1
-                if line.strip():
-                    header_line = line
-                    self._rest = batch[i + 1 :]
-                    break
-            if header_line is not None:
-                break
-        self._line_no = line_no
-        if header_line is None:
-            self._issues.add(None, None, "The file is empty.")
-            raise _Fatal
+    def _read_header(self, layout):
+        header_line = self._header_line()
+        line_no = self._line_no
         cells = next(csv.reader([header_line]))
         wanted = {_normalise(name): name for name in const.WALMART_FIELDS}
         columns = {}
@@ -221,18 +171,11 @@ class WalmartReconReader(SettlementReader):
             if field is None:
                 continue  # a column the reader does not use
             if field in columns:
-                self._issues.add(
-                    line_no,
-                    cell.strip(),
-                    f"the column appears twice (columns {columns[field] + 1} and "
-                    f"{position + 1}); remove one of them.",
-                )
+                self._column_twice(line_no, cell, columns[field], position)
                 continue
             columns[field] = position
             self._display[field] = cell.strip()
-        for field in _REQUIRED:
-            if field not in columns:
-                self._issues.add(line_no, field, "required column is missing.")
+        self._required_columns(line_no, columns, _REQUIRED)
         if self._issues.count:
             raise _Fatal
         # The settlement fields the shared checks name.
@@ -247,7 +190,7 @@ class WalmartReconReader(SettlementReader):
             *(columns.get(f, missing) for f in const.WALMART_FIELDS)
         )
 
-    def _read_payment_summary(self):
+    def _read_summary(self):
         self._records = self._walmart_records()
         self._declared_lines = None
         self._count_line = None
@@ -300,15 +243,12 @@ class WalmartReconReader(SettlementReader):
     def _build_walmart_header(self, line_no, values):
         start = self._walmart_date(values[0], line_no, _PERIOD_START, required=True)
         end = self._walmart_date(values[1], line_no, _PERIOD_END, required=True)
-        total = None
-        if not values[2].strip():
-            self._err(
-                line_no,
-                _TOTAL,
-                "the Total Payable (the deposit) is empty on the payment summary.",
-            )
-        else:
-            total = self._numbers.parse(values[2], line_no, self._col(_TOTAL))
+        total = self._summary_total(
+            values[2],
+            line_no,
+            _TOTAL,
+            "the Total Payable (the deposit) is empty on the payment summary.",
+        )
         currency = values[3].strip().upper()
         if not currency:
             self._err(line_no, _CURRENCY, "the currency is empty.")
@@ -356,12 +296,7 @@ class WalmartReconReader(SettlementReader):
             self._err(line_no, field, f"'{raw}' is not a date; expected {_DATE_FORM}.")
             return None
         if not const.MIN_YEAR <= value.year <= const.MAX_YEAR:
-            self._err(
-                line_no,
-                field,
-                f"'{raw}' is not a plausible date for a settlement (years "
-                f"{const.MIN_YEAR} to {const.MAX_YEAR}).",
-            )
+            self._implausible_date(raw, line_no, field)
             return None
         return value
 
@@ -418,11 +353,6 @@ class WalmartReconReader(SettlementReader):
         )
         raise _Fatal
 
-    def _chain_rest(self):
-        yield self._rest
-        self._rest = None
-        yield from self._lines
-
     def _values(self, line_no, fields, summary=False):
         """The used fields of a record, checking its length; ``()`` for a
         blank line, None for a record of the wrong length."""
@@ -436,12 +366,7 @@ class WalmartReconReader(SettlementReader):
                     if n > self._ncols
                     else "it is cut short (truncated file?) or a comma is missing"
                 )
-                self._issues.add(
-                    line_no,
-                    None,
-                    f"the line has {n} fields but the header has {self._ncols}: "
-                    f"{what}.",
-                )
+                self._wrong_length(line_no, n, what)
                 return None
             fields = fields + [""] * (self._ncols - n)
         fields.append("")
@@ -450,9 +375,7 @@ class WalmartReconReader(SettlementReader):
     # -- rows
 
     def __iter__(self):
-        if self._iterated:
-            raise RuntimeError("a SettlementReader can be iterated only once")
-        self._iterated = True
+        self._start_iteration()
         issues = self._issues
         line_no = self._line_no
         ncols = self._ncols
