@@ -39,20 +39,6 @@ from pathlib import Path
 from bench.common import Stopwatch, odoo_missing, peak_rss_mb, reset_peak_rss, result
 from tools.settlement_generator import write_settlement
 
-LINE_COLUMNS = (
-    "settlement_id, line_no, transaction_type, kind, order_ref, "
-    "merchant_order_ref, adjustment_ref, shipment_ref, order_item_code, sku, "
-    "quantity, amount_type, amount_description, amount, posted_date, "
-    "fulfillment, marketplace_name, promotion_ref"
-).split(", ")
-
-# The columns the import copies into the cost line table.
-COST_LINE_COLUMNS = (
-    "settlement_id, kind, order_ref, adjustment_ref, sku, product_id, "
-    "posted_date, quantity, sign, state, missing_reason, total_cost, "
-    "posted_total, create_date, write_date"
-).split(", ")
-
 ORDERS = int(os.environ.get("BENCH_IMPORT_ORDERS", 153_000))
 TARGET_RATIO = 5.0
 BASELINE_RUNS = 5
@@ -123,15 +109,15 @@ def _copy_baselines(env, layout, settlement):
     :return: ``(seconds, runs)`` dicts keyed ``file`` (the baseline),
         ``stored``, ``temp``, ``raw`` and ``line_table``
     """
-    cr = env.cr
-    columns = ", ".join(LINE_COLUMNS)
-    stored = io.BytesIO()
-    cr.copy_expert(
-        f"COPY (SELECT {columns} FROM connectbooks_settlement_line "
-        f"WHERE settlement_id = {int(settlement.id)}) TO STDOUT WITH (FORMAT csv)",
-        stored,
+    # the columns the import writes, as the models name them
+    from odoo.addons.connectbooks_goflow.models import (  # noqa: PLC0415
+        connectbooks_settlement_line,
+        goflow_cost_line,
     )
-    stored_rows = stored.getvalue()
+
+    cr = env.cr
+    columns = ", ".join(connectbooks_settlement_line.IMPORT_COLUMNS)
+    stored_rows = _stored_rows(cr, "connectbooks_settlement_line", columns, settlement)
     names = layout.names
     seconds, runs = {}, {}
     seconds["file"], runs["file"] = _median_copy(
@@ -194,20 +180,26 @@ def _copy_baselines(env, layout, settlement):
     # The stored cost lines into the cost line table under that settlement:
     # with the line table's COPY, the floor of the import (the rows it must
     # store, in the add-on's own tables, with their keys and indexes).
-    cost_columns = ", ".join(COST_LINE_COLUMNS)
-    stored = io.BytesIO()
-    cr.copy_expert(
-        f"COPY (SELECT {cost_columns} FROM goflow_cost_line "
-        f"WHERE settlement_id = {int(settlement.id)}) TO STDOUT WITH (FORMAT csv)",
-        stored,
-    )
+    cost_columns = ", ".join(goflow_cost_line.IMPORT_COLUMNS)
+    cost_rows = _stored_rows(cr, "goflow_cost_line", cost_columns, settlement)
     with Stopwatch() as watch:
         cr.copy_expert(
             f"COPY goflow_cost_line ({cost_columns}) FROM STDIN WITH (FORMAT csv)",
-            io.BytesIO(_retag(stored.getvalue(), settlement, other)),
+            io.BytesIO(_retag(cost_rows, settlement, other)),
         )
     seconds["cost_line_table"] = watch.seconds
     return seconds, runs
+
+
+def _stored_rows(cr, table, columns, settlement):
+    """The CSV of ``columns`` of ``settlement``'s rows in ``table``."""
+    stored = io.BytesIO()
+    cr.copy_expert(
+        f"COPY (SELECT {columns} FROM {table} "
+        f"WHERE settlement_id = {int(settlement.id)}) TO STDOUT WITH (FORMAT csv)",
+        stored,
+    )
+    return stored.getvalue()
 
 
 def _retag(rows, settlement, other):
