@@ -112,7 +112,7 @@ def _copy_baselines(env, layout, settlement):
     # the columns the import writes, as the models name them
     from odoo.addons.connectbooks_goflow.models import (  # noqa: PLC0415
         connectbooks_settlement_line,
-        goflow_cost_line,
+        goflow_cost_line_import,
     )
 
     cr = env.cr
@@ -180,7 +180,7 @@ def _copy_baselines(env, layout, settlement):
     # The stored cost lines into the cost line table under that settlement:
     # with the line table's COPY, the floor of the import (the rows it must
     # store, in the add-on's own tables, with their keys and indexes).
-    cost_columns = ", ".join(goflow_cost_line.IMPORT_COLUMNS)
+    cost_columns = ", ".join(goflow_cost_line_import.IMPORT_COLUMNS)
     cost_rows = _stored_rows(cr, "goflow_cost_line", cost_columns, settlement)
     with Stopwatch() as watch:
         cr.copy_expert(

@@ -16,6 +16,9 @@ from . import connectbooks_settlement_fetch
 from . import connectbooks_settlement_line
 from . import connectbooks_settlement_import
 from . import goflow_cost_line
+from . import goflow_cost_line_import
+from . import goflow_cost_line_sync
+from . import goflow_cost_line_entries
 from . import goflow_cost_line_prefill
 from . import goflow_cost_line_resolve
 from . import account_move

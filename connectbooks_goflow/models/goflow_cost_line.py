@@ -1,55 +1,16 @@
-import io
-
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
-from ..core.pg_copy import copy_text
 from ..core.vocabulary import (
     AVERAGE_SOURCES,
     COST_KINDS,
     COST_SOURCES,
     COST_STATES,
-    MANUAL_SOURCES,
     MISSING_REASONS,
     SETTLEMENT_DRAFT,
-    SOURCE_ESTIMATE,
     STATE_COSTED,
     STATE_MISSING,
-)
-
-# The columns an import copies in, in the order of :meth:`_import_values`.
-IMPORT_COLUMNS = (
-    "settlement_id",
-    "kind",
-    "order_ref",
-    "adjustment_ref",
-    "sku",
-    "product_id",
-    "posted_date",
-    "quantity",
-    "sign",
-    "state",
-    "missing_reason",
-    "total_cost",
-    "posted_total",
-    "create_date",
-    "write_date",
-)
-# A cost line by its unique key (goflow_cost_line_key_uniq).
-_KEY = (
-    "settlement_id = %s AND kind = %s AND COALESCE(order_ref, '') = %s "
-    "AND COALESCE(adjustment_ref, '') = %s AND COALESCE(sku, '') = %s"
-)
-# What a sync writes on a line, in the order of the rows of
-# :meth:`_sync_stage`.
-SYNC_COLUMNS = (
-    "unit_cost",
-    "total_cost",
-    "state",
-    "source",
-    "missing_reason",
-    "goflow_order_ref",
 )
 
 
@@ -57,8 +18,10 @@ class GoflowCostLine(models.Model):
     """The cost of one order, refund or adjustment of one SKU in a settlement.
 
     This model owns its table: every SQL statement that reads or writes
-    ``goflow_cost_line`` in bulk is one of its methods below, and each write
-    invalidates what it changed (:meth:`_written_by_sql`).
+    ``goflow_cost_line`` in bulk is one of its methods, below or in the
+    ``goflow_cost_line_*.py`` files beside this one (import, sync, entries,
+    pre-fill, resolve), and each write invalidates what it changed
+    (:meth:`_written_by_sql`).
     """
 
     _name = "goflow.cost.line"
@@ -232,198 +195,6 @@ class GoflowCostLine(models.Model):
         settlements.invalidate_recordset(["export_status", "unmapped_count"])
 
     @api.model
-    def _import_copy_statement(self):
-        """``COPY`` of new cost lines, rows as :meth:`_import_values` makes."""
-        return (
-            f"COPY goflow_cost_line ({', '.join(IMPORT_COLUMNS)}) "
-            "FROM STDIN WITH (FORMAT text, NULL '')"
-        )
-
-    @api.model
-    def _import_values(self, settlement, products, missing_reason):
-        """A function ``need -> tuple of str`` giving the COPY row (see
-        :data:`IMPORT_COLUMNS`) of the missing cost line of a cost need.
-        It reads nothing from the database: it runs beside the COPY thread.
-
-        :param products: ``{SKU: product id}``
-        :param missing_reason: ``need -> reason key or ""``
-        """
-        settlement_id = str(settlement.id)
-        now = str(fields.Datetime.now())
-        get_product = {sku: str(pid) for sku, pid in products.items()}.get
-
-        def values(need):
-            return (
-                settlement_id,
-                need.kind,
-                need.order_id,
-                need.adjustment_id,
-                need.sku,
-                get_product(need.sku, ""),
-                str(need.posted_date or ""),
-                str(need.quantity),
-                str(need.sign),
-                STATE_MISSING,
-                missing_reason(need),
-                "0",
-                "0",
-                now,
-                now,
-            )
-
-        return values
-
-    @api.model
-    def _import_copy(self, values, needs):
-        """Copy the cost lines of ``needs`` in now (not through a pipeline)."""
-        if needs:
-            self.env.cr.copy_expert(
-                self._import_copy_statement(), io.StringIO(copy_text(values, needs))
-            )
-
-    @api.model
-    def _import_correct(self, settlement, changed, gone, missing_reason):
-        """Cost lines an import copied early whose item a later row reopened:
-        new figures for ``changed`` (cost needs), none left for ``gone``
-        (keys ``(kind, order, adjustment, SKU)``)."""
-        cr = self.env.cr
-        for need in changed:
-            cr.execute(
-                SQL(
-                    "UPDATE goflow_cost_line SET quantity = %s, sign = %s, "
-                    "posted_date = %s, missing_reason = %s WHERE %s",
-                    need.quantity,
-                    need.sign,
-                    need.posted_date,
-                    missing_reason(need) or None,
-                    SQL(_KEY, settlement.id, *need.key),
-                )
-            )
-        for key in gone:
-            cr.execute(
-                SQL(
-                    "DELETE FROM goflow_cost_line WHERE %s",
-                    SQL(_KEY, settlement.id, *key),
-                )
-            )
-
-    @api.model
-    def _sync_rows(self, settlement, batch_size=20_000):
-        """The cost lines of ``settlement`` a sync may change (not those set
-        by a person), in order of their order id, streamed through a
-        server-side cursor ``batch_size`` rows at a time.
-
-        :return: iterator of ``(id, kind, order_ref, sku, state, source,
-            unit_cost, missing_reason, quantity, sign)``, "" for no order or
-            SKU
-        """
-        self.flush_model()
-        cr = self.env.cr
-        name = SQL.identifier(f"goflow_sync_rows_{settlement.id}")
-        cr.execute(
-            SQL(
-                """
-                DECLARE %s NO SCROLL CURSOR FOR
-                SELECT id, kind, COALESCE(order_ref, ''), COALESCE(sku, ''),
-                       state, source, unit_cost, missing_reason, quantity, sign
-                  FROM goflow_cost_line
-                 WHERE settlement_id = %s
-                   AND (source IS NULL OR source NOT IN %s)
-                 ORDER BY COALESCE(order_ref, ''), id
-                """,
-                name,
-                settlement.id,
-                tuple(MANUAL_SOURCES),
-            )
-        )
-        while True:
-            cr.execute(SQL("FETCH %s FROM %s", SQL(str(int(batch_size))), name))
-            rows = cr.fetchall()
-            if not rows:
-                break
-            yield from rows
-        # Closed here when read to the end; on an error the savepoint or
-        # transaction around the sync closes it.
-        cr.execute(SQL("CLOSE %s", name))
-
-    @api.model
-    def _sync_stage_begin(self):
-        """An empty staging table for the rows a sync decides
-        (:meth:`_sync_stage`), dropped with the transaction."""
-        self.env.cr.execute(
-            """
-            CREATE TEMP TABLE IF NOT EXISTS goflow_sync_update (
-                id integer PRIMARY KEY, unit_cost numeric, total_cost numeric,
-                state varchar, source varchar, missing_reason varchar,
-                goflow_order_ref varchar
-            ) ON COMMIT DROP
-            """
-        )
-        self.env.cr.execute("TRUNCATE goflow_sync_update")
-
-    @api.model
-    def _sync_stage(self, rows):
-        """Stage what a sync decided for some lines, with ``COPY``.
-
-        :param rows: ``[(id, *values of SYNC_COLUMNS)]`` as strings, "" for
-            NULL
-        """
-        if rows:
-            self.env.cr.copy_expert(
-                "COPY goflow_sync_update FROM STDIN WITH (FORMAT text, NULL '')",
-                io.StringIO(copy_text(tuple, rows)),
-            )
-
-    @api.model
-    def _sync_stage_apply(self, settlement, synced_at):
-        """Write the staged rows on their lines in one ``UPDATE ... FROM``,
-        and stamp every line of ``settlement`` with the sync time. Each row
-        is written once: a 450,000-line settlement is rewritten in seconds,
-        not in minutes of VALUES lists."""
-        self.flush_model()
-        cr = self.env.cr
-        cr.execute(
-            SQL(
-                """
-                UPDATE goflow_cost_line c
-                   SET unit_cost = v.unit_cost,
-                       total_cost = v.total_cost,
-                       state = v.state,
-                       source = v.source,
-                       missing_reason = v.missing_reason,
-                       goflow_order_ref = COALESCE(
-                           v.goflow_order_ref, c.goflow_order_ref
-                       ),
-                       synced_at = %s,
-                       write_uid = %s,
-                       write_date = %s
-                  FROM goflow_sync_update v
-                 WHERE c.id = v.id
-                """,
-                synced_at,
-                self.env.uid,
-                synced_at,
-            )
-        )
-        cr.execute(
-            SQL(
-                """
-                UPDATE goflow_cost_line
-                   SET synced_at = %s
-                 WHERE settlement_id = %s
-                   AND synced_at IS DISTINCT FROM %s
-                """,
-                synced_at,
-                settlement.id,
-                synced_at,
-            )
-        )
-        cr.execute("TRUNCATE goflow_sync_update")
-        self._written_by_sql(
-            settlement, [*SYNC_COLUMNS, "synced_at", "write_uid", "write_date"]
-        )
-
-    @api.model
     def _write_resolved(self, rows):
         """Give missing lines of draft settlements the cost a person chose,
         in one statement; a line that got a cost meanwhile (a sync, another
@@ -491,121 +262,6 @@ class GoflowCostLine(models.Model):
             ],
         )
         return written
-
-    @api.model
-    def _cogs_rows(self, settlement, changed_only=False):
-        """The cost lines a COGS entry (or, ``changed_only``, a true-up)
-        books, by SKU.
-
-        :return: ``[(id, sku, product id, sign, quantity, total cost, posted
-            total, unit cost)]``
-        """
-        self.flush_model()
-        self.env.cr.execute(
-            SQL(
-                """
-                SELECT id, sku, product_id, sign, quantity, total_cost,
-                       posted_total, unit_cost
-                  FROM goflow_cost_line
-                 WHERE settlement_id = %s %s
-                 ORDER BY sku, id
-                """,
-                settlement.id,
-                SQL("AND total_cost != posted_total") if changed_only else SQL(),
-            )
-        )
-        return self.env.cr.fetchall()
-
-    @api.model
-    def _link_cogs_items(self, settlement, rows):
-        """Point cost lines at the COGS journal item that carries them and
-        record what was booked for them (the base of later true-ups).
-
-        :param rows: ``[(cost line id, journal item id)]``
-        """
-        if not rows:
-            return
-        self.env.cr.execute(
-            SQL(
-                """
-                UPDATE goflow_cost_line c
-                   SET cogs_move_line_id = v.item, posted_total = c.total_cost
-                  FROM (VALUES %s) AS v(id, item)
-                 WHERE c.id = v.id
-                """,
-                SQL(", ").join(SQL("(%s, %s)", *row) for row in rows),
-            )
-        )
-        self._written_by_sql(settlement, ["cogs_move_line_id", "posted_total"])
-
-    @api.model
-    def _link_trueup_items(self, settlement, rows):
-        """Link cost lines to the COGS items of their true-up.
-
-        :param rows: ``[(cost line id, journal item id)]``
-        """
-        if not rows:
-            return
-        self.env.cr.execute(
-            SQL(
-                "INSERT INTO goflow_cost_line_trueup_rel (cost_line_id, move_line_id) "
-                "VALUES %s ON CONFLICT DO NOTHING",
-                SQL(", ").join(SQL("(%s, %s)", *row) for row in rows),
-            )
-        )
-        self._written_by_sql(settlement, ["trueup_move_line_ids"])
-
-    def _mark_booked(self, settlement):
-        """What these lines cost now is what the books hold for them."""
-        self.env.cr.execute(
-            SQL(
-                "UPDATE goflow_cost_line SET posted_total = total_cost "
-                "WHERE id = ANY(%s)",
-                self.ids,
-            )
-        )
-        self._written_by_sql(settlement, ["posted_total"])
-
-    @api.model
-    def _unlink_from_entries(self, settlement):
-        """``settlement``'s entries are cancelled: no line is booked any more,
-        and the estimates that stood in for the posting are missing again."""
-        self.flush_model()
-        cr = self.env.cr
-        cr.execute(
-            SQL(
-                """
-                UPDATE goflow_cost_line
-                   SET cogs_move_line_id = NULL, posted_total = 0
-                 WHERE settlement_id = %s
-                """,
-                settlement.id,
-            )
-        )
-        cr.execute(
-            SQL(
-                """
-                UPDATE goflow_cost_line
-                   SET state = %s, source = NULL, unit_cost = NULL,
-                       total_cost = 0
-                 WHERE settlement_id = %s AND source = %s
-                """,
-                STATE_MISSING,
-                settlement.id,
-                SOURCE_ESTIMATE,
-            )
-        )
-        self._written_by_sql(
-            settlement,
-            [
-                "cogs_move_line_id",
-                "posted_total",
-                "state",
-                "source",
-                "unit_cost",
-                "total_cost",
-            ],
-        )
 
     # -- bulk reads (SQL) for the other models ----------------------------------
 
