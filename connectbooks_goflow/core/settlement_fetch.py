@@ -2,7 +2,7 @@
 reports to ask Amazon for, the recon dates to take from Walmart, and what a
 listed report is to the books.
 
-The Odoo layer (``models/connectbooks_store_fetch.py``) reads the store's
+The Odoo layer (``models/connectbooks_store_fetch*.py``) reads the store's
 records, asks these functions, and writes what they say.
 """
 

@@ -4,6 +4,7 @@ from . import connectbooks_amazon_connection
 from . import connectbooks_walmart_connection
 from . import connectbooks_store
 from . import connectbooks_store_fetch
+from . import connectbooks_store_fetch_run
 from . import connectbooks_store_fetch_amazon
 from . import connectbooks_store_fetch_walmart
 from . import connectbooks_marketplace_report

@@ -4,7 +4,7 @@ from odoo import models
 # One model, one file per concern (docs/architecture.md, "Layers").
 class ConnectbooksSettlement(models.Model):
     """The Fetch Settlements button of the settlement list; the fetch itself
-    is the store's (``connectbooks_store_fetch.py``)."""
+    is the store's (``connectbooks_store_fetch*.py``)."""
 
     _inherit = "connectbooks.settlement"  # pylint: disable=consider-merging-classes-inherited
 

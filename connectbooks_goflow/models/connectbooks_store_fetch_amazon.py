@@ -23,7 +23,7 @@ _MARKETPLACE_SPLIT = re.compile(r"[\s,;]+")
 class ConnectbooksStore(models.Model):
     """Fetching an Amazon store's settlements: its connection and marketplace
     ids; listing the settlement reports of the fetch window (SP-API Reports)
-    and downloading one. The fetch itself is ``connectbooks_store_fetch.py``.
+    and downloading one. The fetch itself is ``connectbooks_store_fetch_run.py``.
     """
 
     _inherit = "connectbooks.store"  # pylint: disable=consider-merging-classes-inherited

@@ -24,7 +24,7 @@ WALMART = "walmart"
 class ConnectbooksStore(models.Model):
     """Fetching a Walmart store's settlements: its connection; listing the
     dates Walmart has a reconciliation report (v1) for and downloading one.
-    The fetch itself is ``connectbooks_store_fetch.py``; which Walmart number
+    The fetch itself is ``connectbooks_store_fetch_run.py``; which Walmart number
     is the order id is the store's ``walmart_order_number``."""
 
     _inherit = "connectbooks.store"  # pylint: disable=consider-merging-classes-inherited
