@@ -27,7 +27,7 @@ CLIENT_SECRET = "amzn1.oa2-cs.v1.test-client-secret-0000000000000001"
 REFRESH_TOKEN = "Atzr|test-refresh-token-00000000000000000001"
 SECRETS = (CLIENT_SECRET, REFRESH_TOKEN)
 MUTED = (
-    "odoo.addons.connectbooks_goflow.models.connectbooks_store_fetch",
+    "odoo.addons.connectbooks_goflow.models.connectbooks_store_fetch_run",
     "odoo.addons.connectbooks_goflow.models.connectbooks_marketplace_connection",
     "odoo.addons.connectbooks_goflow.core.amazon_client",
     "odoo.addons.connectbooks_goflow.core.http_policy",

@@ -31,7 +31,7 @@ CLIENT_ID = "b6f1d9b0-test-0000-0000-walmart00001"
 CLIENT_SECRET = "AKw-test-walmart-client-secret-00000000000000000001"
 GOFLOW_TOKEN = "sandbox-walmart-token-5678"
 MUTED = (
-    "odoo.addons.connectbooks_goflow.models.connectbooks_store_fetch",
+    "odoo.addons.connectbooks_goflow.models.connectbooks_store_fetch_run",
     "odoo.addons.connectbooks_goflow.models.connectbooks_store_fetch_walmart",
     "odoo.addons.connectbooks_goflow.models.connectbooks_marketplace_connection",
     "odoo.addons.connectbooks_goflow.core.walmart_client",
